@@ -1,0 +1,245 @@
+"""The one place that makes boto3 sessions and clients, counts and shows the calls they make, and
+turns botocore errors into pipectl errors with a fix hint."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipectl import __version__
+from pipectl.errors import AwsError, PipectlError
+
+READ_PREFIXES = ("Get", "Describe", "List", "Head", "Scan", "Query", "BatchGet", "Filter")
+DUMMY_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+SECRET_PARAM = re.compile(r"(secret|token|password|credential)", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
+
+ClientHook = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where AWS calls go: profile, region, endpoint (None: AWS itself, or AWS_ENDPOINT_URL)."""
+
+    region: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    dummy_credentials: bool = False
+
+
+@dataclass
+class CallLog:
+    """Every API operation pipectl made, in order (thread-safe)."""
+
+    calls: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, name: str) -> None:
+        with self.lock:
+            self.calls.append(name)
+
+    @property
+    def mutating(self) -> list[str]:
+        return [c for c in self.calls if not is_read(c)]
+
+    @property
+    def reads(self) -> list[str]:
+        return [c for c in self.calls if is_read(c)]
+
+    def summary(self) -> Counter[str]:
+        return Counter(self.calls)
+
+
+def is_read(call: str) -> bool:
+    operation = call.split(".", 1)[-1]
+    return operation.startswith(READ_PREFIXES)
+
+
+class Aws:
+    """Clients for one target, created once each and shared by the threads of a run.
+
+    `hooks` are called with every new client: tests register botocore event handlers there to
+    inject real AWS errors; `on_call` receives a one-line, secret-free description of each call.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        hooks: Iterable[ClientHook] = (),
+        on_call: Callable[[str], None] | None = None,
+    ) -> None:
+        self.target = target
+        self.hooks = list(hooks)
+        self.on_call = on_call
+        self.calls = CallLog()
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._session: Any = None
+
+    def session(self) -> Any:
+        import boto3
+
+        if self._session is None:
+            kwargs: dict[str, Any] = {"region_name": self.target.region}
+            if self.target.dummy_credentials:
+                kwargs.update(DUMMY_CREDENTIALS)
+            elif self.target.profile:
+                kwargs["profile_name"] = self.target.profile
+            try:
+                self._session = boto3.Session(**kwargs)
+            except Exception as exc:  # botocore.exceptions.ProfileNotFound and friends
+                raise translate(exc) from None
+        return self._session
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._make_client(service)
+            return self._clients[service]
+
+    def _make_client(self, service: str) -> Any:
+        from botocore.config import Config
+
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            user_agent_extra=f"pipectl/{__version__}",
+            connect_timeout=10,
+            read_timeout=70,
+            max_pool_connections=20,
+        )
+        kwargs: dict[str, Any] = {"config": config}
+        if self.target.endpoint_url:
+            kwargs["endpoint_url"] = self.target.endpoint_url
+        client = self.session().client(service, **kwargs)
+        client.meta.events.register("before-parameter-build.*.*", self._record_call)
+        for hook in self.hooks:
+            hook(client)
+        return client
+
+    def _record_call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}.{model.name}"
+        self.calls.record(name)
+        if self.on_call:
+            self.on_call(f"{name} {describe_params(params)}".rstrip())
+
+    def account_id(self) -> str:
+        """The caller's account id (one STS call)."""
+        return self.client("sts").get_caller_identity()["Account"]
+
+
+def describe_params(params: dict[str, Any]) -> str:
+    """Parameters as `Key=value`, secrets redacted and long values shortened, for -v output."""
+    parts = []
+    for key, value in params.items():
+        parts.append(f"{key}={redact_value(key, value)}")
+    return " ".join(parts)
+
+
+def redact_value(key: str, value: Any) -> str:
+    if SECRET_PARAM.search(key):
+        return "***"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {redact_value(k, v)}" for k, v in value.items()) + "}"
+    text = redact(str(value))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def redact(text: str) -> str:
+    """Hide access key ids wherever they appear in text meant for a user."""
+    return SECRET_VALUE.sub(lambda m: m.group(1) + "*" * 16, text)
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Message", "")) or str(exc)
+    return str(exc)
+
+
+def http_status(exc: BaseException) -> int:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return 0
+
+
+EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+BAD_CREDENTIAL_CODES = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+}
+
+
+def translate(exc: BaseException, doing: str = "") -> PipectlError:
+    """A botocore error as a PipectlError whose hint says what to do about it."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, PipectlError):
+        return exc
+    prefix = f"{doing}: " if doing else ""
+    if isinstance(exc, bx.NoCredentialsError):
+        return AwsError(
+            f"{prefix}no AWS credentials found",
+            "run `aws configure`, set AWS_PROFILE, pass --profile, or use --local for the emulator",
+            "NoCredentials",
+        )
+    if isinstance(exc, bx.ProfileNotFound):
+        return AwsError(f"{prefix}{exc}", "check --profile / AWS_PROFILE and ~/.aws/config")
+    if isinstance(exc, bx.EndpointConnectionError):
+        return AwsError(
+            f"{prefix}cannot reach {getattr(exc, 'kwargs', {}).get('endpoint_url', 'AWS')}",
+            "check --endpoint-url / your network; for the emulator run `pipectl local start`",
+        )
+    if isinstance(exc, bx.TokenRetrievalError | bx.SSOError):
+        return AwsError(f"{prefix}{redact(str(exc))}", "run `aws sso login` for this profile")
+    code = error_code(exc)
+    message = redact(error_message(exc))
+    if code in EXPIRED_CODES:
+        return AwsError(
+            f"{prefix}your AWS session expired ({code})",
+            "restart your lab session and refresh ~/.aws/credentials (or renew your credentials)",
+            code,
+        )
+    if code in BAD_CREDENTIAL_CODES:
+        return AwsError(
+            f"{prefix}AWS rejected the credentials ({code})",
+            "check the access key, secret and session token in ~/.aws/credentials",
+            code,
+        )
+    if code in DENIED_CODES:
+        return AwsError(
+            f"{prefix}access denied: {message}",
+            "your credentials lack this permission; ask an administrator or use another profile",
+            code,
+        )
+    if isinstance(exc, bx.ClientError):
+        return AwsError(f"{prefix}{code}: {message}", "", code)
+    if isinstance(exc, bx.BotoCoreError):
+        return AwsError(f"{prefix}{redact(str(exc))}")
+    return AwsError(f"{prefix}{type(exc).__name__}: {redact(str(exc))}")
+
+
+def is_botocore_error(exc: BaseException) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, BotoCoreError | ClientError)

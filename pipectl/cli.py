@@ -1,0 +1,293 @@
+"""The command line: parse flags, call the core, render. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipectl import __version__
+from pipectl.errors import EXIT_INTERRUPTED, PipectlError, UsageError
+from pipectl.runtime import GlobalOptions, Runtime
+
+app = typer.Typer(
+    name="pipectl",
+    help="Build, check, watch and remove an S3 -> Lambda -> DynamoDB pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+local_app = typer.Typer(
+    help="The embedded AWS emulator (no account, no Docker).", no_args_is_help=True
+)
+app.add_typer(local_app, name="local")
+
+COMMON_PARAMETERS = [
+    inspect.Parameter(
+        "config",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Path | None,
+            typer.Option(
+                "--config",
+                "-c",
+                envvar="PIPECTL_CONFIG",
+                help="Config file (default ./pipectl.yaml when present).",
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "profile",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None, typer.Option(help="AWS profile (else AWS_PROFILE / default).")
+        ],
+    ),
+    inspect.Parameter(
+        "region",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[str | None, typer.Option(help="AWS region (wins over the config).")],
+    ),
+    inspect.Parameter(
+        "endpoint_url",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None, typer.Option(help="AWS-compatible endpoint (else AWS_ENDPOINT_URL).")
+        ],
+    ),
+    inspect.Parameter(
+        "local",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--local", help="Use the embedded emulator (started if needed).")
+        ],
+    ),
+    inspect.Parameter(
+        "json_output",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool, typer.Option("--json", help="Print one JSON document on stdout.")
+        ],
+    ),
+    inspect.Parameter(
+        "verbose",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[bool, typer.Option("--verbose", "-v", help="Show each AWS call.")],
+    ),
+]
+COMMON_NAMES = [p.name for p in COMMON_PARAMETERS]
+
+
+def command(
+    group: typer.Typer = app, name: str | None = None
+) -> Callable[[Callable[..., int]], Any]:
+    """Register a command that takes the global flags after its name. The wrapped function gets
+    (opts, ui, runtime, **its own flags) and returns an exit code; every pipectl error becomes
+    one or two lines and its exit code here, so no traceback ever reaches a user."""
+
+    def decorate(func: Callable[..., int]) -> Any:
+        own = [
+            p
+            for p in inspect.signature(func).parameters.values()
+            if p.name not in {"opts", "ui", "runtime"}
+        ]
+        ctx_param = inspect.Parameter(
+            "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+        )
+
+        @functools.wraps(func)
+        def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
+            from pipectl.ui import UI
+
+            common = {name: kwargs.pop(name) for name in COMMON_NAMES}
+            opts = GlobalOptions(
+                config=str(common["config"]) if common["config"] else None,
+                profile=common["profile"],
+                region=common["region"],
+                endpoint_url=common["endpoint_url"],
+                local=common["local"],
+                json=common["json_output"],
+                verbose=common["verbose"],
+            )
+            ui = UI(json_mode=opts.json, verbose=opts.verbose)
+            runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+            code = run_safely(lambda: func(opts=opts, ui=ui, runtime=runtime, **kwargs), ui, opts)
+            raise typer.Exit(code)
+
+        wrapper.__signature__ = inspect.Signature([ctx_param, *own, *COMMON_PARAMETERS])  # type: ignore[attr-defined]
+        return group.command(name=name)(wrapper)
+
+    return decorate
+
+
+def run_safely(call: Callable[[], int], ui: Any, opts: GlobalOptions) -> int:
+    from pipectl.aws import is_botocore_error, translate
+
+    try:
+        return call()
+    except PipectlError as exc:
+        report_error(ui, opts, exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        ui.info("[yellow]interrupted[/]: run the same command again to converge")
+        if opts.json:
+            ui.document({"ok": False, "error": "interrupted"})
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if not is_botocore_error(exc):
+            raise
+        error = translate(exc)
+        report_error(ui, opts, error)
+        return error.exit_code
+
+
+def report_error(ui: Any, opts: GlobalOptions, exc: PipectlError) -> None:
+    ui.error(exc)
+    if opts.json:
+        ui.document({"ok": False, "error": exc.message, "hint": exc.hint})
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"pipectl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Build, check, watch and remove an S3 -> Lambda -> DynamoDB pipeline."""
+
+
+@command()
+def init(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    path: Annotated[Path, typer.Option("--path", help="Where to write.")] = Path("pipectl.yaml"),
+) -> int:
+    """Write pipectl.yaml from config.example.yaml, names filled in."""
+    from pipectl import configfile
+
+    written = configfile.write_initial(path, force=force, region=opts.region)
+    if opts.json:
+        ui.document({"ok": True, "path": str(written)})
+    else:
+        ui.info(f"wrote [bold]{written}[/]: edit it, then run `pipectl up`")
+    return 0
+
+
+@command()
+def up(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
+    ] = False,
+    role: Annotated[str | None, typer.Option("--role", help="Use this existing IAM role.")] = None,
+    create_role: Annotated[
+        bool, typer.Option("--create-role", help="Create a least-privilege role.")
+    ] = False,
+) -> int:
+    """Create or converge the bucket, table, role, log group, function, permission and trigger."""
+    from pipectl import commands
+
+    return commands.up(opts, ui, runtime, dry_run=dry_run, role=role, create_role=create_role)
+
+
+@command()
+def status(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
+    """Show every resource, whether it exists, who manages it, and its drift from the config."""
+    from pipectl import commands
+
+    return commands.status(opts, ui, runtime)
+
+
+@command()
+def down(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    delete_data: Annotated[
+        bool, typer.Option("--delete-data", help="Empty and delete a bucket/table that holds data.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
+    ] = False,
+) -> int:
+    """Remove what pipectl made, and nothing else."""
+    from pipectl import commands
+
+    def confirm(prompt: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError("down needs confirmation but there is no terminal", "pass --yes")
+        return typer.confirm(prompt, default=False, err=True)
+
+    return commands.down(
+        opts, ui, runtime, delete_data=delete_data, dry_run=dry_run, confirm=confirm
+    )
+
+
+@command(local_app, "start")
+def local_start(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (default 5050, or a free one).")
+    ] = None,
+) -> int:
+    """Start the emulator in the background (no-op when it already runs)."""
+    from pipectl import commands
+
+    return commands.local_start(opts, ui, runtime, port)
+
+
+@command(local_app, "stop")
+def local_stop(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
+    """Stop the emulator."""
+    from pipectl import commands
+
+    return commands.local_stop(opts, ui, runtime)
+
+
+@command(local_app, "status")
+def local_status(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
+    """Say whether the emulator runs, where, and for how long."""
+    from pipectl import commands
+
+    return commands.local_status(opts, ui, runtime)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app(prog_name="pipectl")
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)

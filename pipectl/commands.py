@@ -1,0 +1,185 @@
+"""Each command's flow: load and validate input, connect, call the core, hand results to the UI.
+Returns exit codes; raises PipectlError for the CLI edge to print."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pipectl import packaging, pipeline
+from pipectl.errors import EXIT_FAILED, EXIT_OK
+from pipectl.plan import Action, Context
+from pipectl.runtime import GlobalOptions, Runtime, load_config, make_aws, with_role_flags
+from pipectl.ui import UI, changes_document
+
+
+def connect(
+    opts: GlobalOptions, ui: UI, runtime: Runtime, spec: Any, with_tags: bool = False
+) -> tuple[Context, Any]:
+    aws = make_aws(opts, spec, runtime, ui.aws_call)
+    return pipeline.connect(aws, spec, aws.target.region, runtime.timing, with_tags=with_tags)
+
+
+def up(
+    opts: GlobalOptions,
+    ui: UI,
+    runtime: Runtime,
+    dry_run: bool,
+    role: str | None,
+    create_role: bool,
+) -> int:
+    spec = with_role_flags(load_config(opts), role, create_role)
+    package = packaging.build(spec.function.source)  # bad handler source fails before AWS
+    ctx, role_state = connect(opts, ui, runtime, spec)
+    ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
+    observed = pipeline.observe(ctx, role_state)
+    if dry_run:
+        plans = pipeline.plan_up(ctx, observed, package)
+        if opts.json:
+            ui.document(changes_document(True, plans.values(), dry_run=True))
+        else:
+            ui.changes_table("plan (dry run: nothing was changed)", plans.values(), planned=True)
+        return EXIT_OK
+    result = pipeline.up(ctx, observed, package, progress=ui.step)
+    if opts.json:
+        ui.document(changes_document(result.ok, result.changes, **failure_fields(result)))
+    else:
+        ui.changes_table("summary", result.changes)
+        report_failures(ui, result)
+        if result.ok:
+            bucket_url = f"s3://{ctx.bucket_name}/"
+            ui.info(f"[green]pipeline is up[/]: upload to {bucket_url} then run `pipectl verify`")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def failure_fields(result: pipeline.RunResult) -> dict[str, Any]:
+    if result.ok:
+        return {}
+    return {
+        "errors": {step: {"error": e.message, "hint": e.hint} for step, e in result.errors.items()}
+    }
+
+
+def report_failures(ui: UI, result: pipeline.RunResult) -> None:
+    for step, error in result.errors.items():
+        ui.info(f"[bold red]error[/] in step [bold]{step}[/]:")
+        ui.error(error)
+    if result.errors:
+        ui.info(
+            "nothing is half-made that a second run cannot finish: fix the cause and run it again"
+        )
+
+
+def status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
+    spec = load_config(opts)
+    package = packaging.build(spec.function.source)
+    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True)
+    observed = pipeline.observe(ctx, role_state, with_tags=True)
+    rows = pipeline.status(ctx, observed, package)
+    in_sync = all(r.exists and not r.drift for r in rows)
+    if opts.json:
+        ui.document({"in_sync": in_sync, "resources": [r.as_json() for r in rows]})
+    else:
+        from pipectl import status_view
+
+        status_view.render(ui, ctx, rows, in_sync)
+    return EXIT_OK if in_sync else EXIT_FAILED
+
+
+def down(
+    opts: GlobalOptions,
+    ui: UI,
+    runtime: Runtime,
+    delete_data: bool,
+    dry_run: bool,
+    confirm: Callable[[str], bool],
+) -> int:
+    spec = load_config(opts)
+    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True)
+    observed = pipeline.observe(ctx, role_state, with_tags=True, all_kinds=True)
+    plans = pipeline.plan_down(ctx, observed, delete_data)
+    work = [c for c in plans.values() if c.action in {Action.DELETE, Action.UPDATE}]
+    if dry_run or not work:
+        if opts.json:
+            ui.document(changes_document(True, plans.values(), dry_run=dry_run))
+        else:
+            title = "plan (dry run: nothing was changed)" if dry_run else "nothing to remove"
+            ui.changes_table(title, plans.values(), planned=True)
+        return EXIT_OK
+    if not opts.json:
+        ui.changes_table(
+            f"pipectl down {ctx.spec.pipeline} in {ctx.region}", plans.values(), planned=True
+        )
+    if not confirm(f"Remove the {len(work)} resource(s) above?"):
+        ui.info("nothing removed")
+        return EXIT_OK
+    result = pipeline.down(ctx, observed, plans, progress=ui.step)
+    if opts.json:
+        ui.document(changes_document(result.ok, result.changes, **failure_fields(result)))
+    else:
+        ui.changes_table("summary", result.changes)
+        report_failures(ui, result)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def local_start(opts: GlobalOptions, ui: UI, runtime: Runtime, port: int | None) -> int:
+    from pipectl.local import server
+
+    info, started = server.start(port=port, home=runtime.pipectl_home)
+    emit_emulator(opts, ui, info, "started" if started else "already running")
+    return EXIT_OK
+
+
+def local_stop(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
+    from pipectl.local import server
+
+    info = server.stop(home=runtime.pipectl_home)
+    if opts.json:
+        ui.document({"ok": True, "stopped": info is not None, "pid": info.pid if info else None})
+    else:
+        ui.info(f"emulator stopped (pid {info.pid})" if info else "emulator was not running")
+    return EXIT_OK
+
+
+def local_status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
+    from pipectl.local import server
+
+    info = server.status(home=runtime.pipectl_home)
+    if info is None:
+        if opts.json:
+            ui.document({"running": False})
+        else:
+            ui.info("emulator is not running: `pipectl local start` (or any command with --local)")
+        return EXIT_FAILED
+    emit_emulator(opts, ui, info, "running")
+    return EXIT_OK
+
+
+def emit_emulator(opts: GlobalOptions, ui: UI, info: Any, state: str) -> None:
+    if opts.json:
+        ui.document(
+            {
+                "running": True,
+                "state": state,
+                "pid": info.pid,
+                "port": info.port,
+                "endpoint_url": info.endpoint_url,
+                "uptime_s": round(info.uptime_s, 1),
+            }
+        )
+    else:
+        ui.info(
+            f"emulator {state} at [bold]{info.endpoint_url}[/] (pid {info.pid}, "
+            f"up {format_duration(info.uptime_s)})"
+        )
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"

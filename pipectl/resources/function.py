@@ -1,0 +1,280 @@
+"""The Lambda function: code uploaded only when CodeSha256 differs, configuration updated only when
+a field differs, readiness awaited with 1 s polls, IAM propagation retried, plus its async invoke
+configuration (retries, event age, on-failure destination)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipectl.aws import error_code, error_message, translate
+from pipectl.errors import AwsError
+from pipectl.packaging import Package
+from pipectl.plan import Action, Change, Context, change_for
+from pipectl.resources.common import owned, parallel_reads
+from pipectl.retry import retry
+
+KIND = "function"
+HANDLER = "app.lambda_handler"
+ROLE_NOT_READY = "cannot be assumed by lambda"
+
+
+@dataclass(frozen=True)
+class FunctionState:
+    name: str
+    exists: bool
+    config: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    invoke_config: dict[str, Any] | None = None
+
+
+def read(ctx: Context, with_tags: bool = False) -> FunctionState:
+    """GetFunction returns configuration, code hash and tags in one call."""
+    name = ctx.spec.function.name
+    lam = ctx.client("lambda")
+
+    def get_function() -> dict[str, Any] | None:
+        try:
+            return lam.get_function(FunctionName=name)
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise translate(exc, f"reading function {name}") from None
+
+    values = parallel_reads(
+        {"function": get_function, "invoke": lambda: read_invoke_config(lam, name)}
+    )
+    response = values["function"]
+    if response is None:
+        return FunctionState(name, exists=False)
+    return FunctionState(
+        name, True, response["Configuration"], response.get("Tags", {}), values["invoke"]
+    )
+
+
+def read_invoke_config(lam: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return lam.get_function_event_invoke_config(FunctionName=name)
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise translate(exc, f"reading the invoke config of {name}") from None
+
+
+def wanted_config(ctx: Context) -> dict[str, Any]:
+    f = ctx.spec.function
+    return {
+        "Runtime": f.runtime,
+        "Handler": HANDLER,
+        "Role": ctx.role_arn,
+        "MemorySize": f.memory_mb,
+        "Timeout": f.timeout_s,
+        "Environment": {"Variables": environment(ctx)},
+    }
+
+
+def environment(ctx: Context) -> dict[str, str]:
+    return {"TABLE_NAME": ctx.spec.table.name, "PARTITION_KEY": ctx.spec.table.partition_key}
+
+
+def wanted_invoke_config(ctx: Context) -> dict[str, Any]:
+    f = ctx.spec.function
+    on_failure = {"Destination": ctx.queue_arn} if f.on_failure_queue else {}
+    return {
+        "MaximumRetryAttempts": f.max_retry_attempts,
+        "MaximumEventAgeInSeconds": f.max_event_age_s,
+        "DestinationConfig": {"OnSuccess": {}, "OnFailure": on_failure},
+    }
+
+
+def config_drift(ctx: Context, config: dict[str, Any]) -> list[str]:
+    """Human lines like `memory 256, want 128`, one per configuration field that differs."""
+    wanted = wanted_config(ctx)
+    labels = {
+        "Runtime": "runtime",
+        "Handler": "handler",
+        "Role": "role",
+        "MemorySize": "memory",
+        "Timeout": "timeout",
+    }
+    drift = [
+        f"{label} {config.get(key)}, want {wanted[key]}"
+        for key, label in labels.items()
+        if config.get(key) != wanted[key]
+    ]
+    have_env = config.get("Environment", {}).get("Variables", {})
+    if have_env != wanted["Environment"]["Variables"]:
+        drift.append(f"environment {have_env}, want {wanted['Environment']['Variables']}")
+    return drift
+
+
+def invoke_config_drift(ctx: Context, current: dict[str, Any] | None) -> list[str]:
+    if current is None:
+        return ["async invoke config missing"]
+    wanted = wanted_invoke_config(ctx)
+    drift = []
+    for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+        if current.get(key) != wanted[key]:
+            drift.append(f"{key} {current.get(key)}, want {wanted[key]}")
+    have_dest = (current.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+    want_dest = wanted["DestinationConfig"]["OnFailure"].get("Destination")
+    if have_dest != want_dest:
+        drift.append(f"on-failure destination {have_dest or 'none'}, want {want_dest or 'none'}")
+    return drift
+
+
+def plan(ctx: Context, state: FunctionState, package: Package) -> Change:
+    if not state.exists:
+        return change_for(KIND, state.name, ["missing"], ["create", "invoke_config"], exists=False)
+    reasons, ops = config_drift(ctx, state.config), []
+    if reasons:
+        ops.append("configuration")
+    if state.config.get("CodeSha256") != package.sha256:
+        reasons.append("code differs from handler/")
+        ops.append("code")
+    invoke_drift = invoke_config_drift(ctx, state.invoke_config)
+    if invoke_drift:
+        reasons.extend(invoke_drift)
+        ops.append("invoke_config")
+    return change_for(KIND, state.name, reasons, ops, exists=True)
+
+
+def apply(ctx: Context, state: FunctionState, change: Change, package: Package) -> Change:
+    lam = ctx.client("lambda")
+    if "create" in change.ops:
+        create(ctx, lam, package)
+    if "configuration" in change.ops:
+        update(
+            ctx,
+            lam,
+            lambda: lam.update_function_configuration(
+                FunctionName=state.name, **wanted_config(ctx)
+            ),
+        )
+    if "code" in change.ops:
+        update(
+            ctx,
+            lam,
+            lambda: lam.update_function_code(FunctionName=state.name, ZipFile=package.zip_bytes),
+        )
+    if "invoke_config" in change.ops:
+        put_invoke_config(ctx, lam)
+    return change
+
+
+def create(ctx: Context, lam: Any, package: Package) -> None:
+    """CreateFunction, retried while IAM has not yet propagated a new role to Lambda."""
+    role = ctx.role_arn
+
+    def call() -> dict[str, Any]:
+        try:
+            return lam.create_function(
+                FunctionName=ctx.spec.function.name,
+                Code={"ZipFile": package.zip_bytes},
+                Tags=dict(ctx.spec.tags),
+                Publish=False,
+                **wanted_config(ctx),
+            )
+        except Exception as exc:
+            if error_code(exc) == "ResourceConflictException":  # made meanwhile (a parallel run)
+                return lam.get_function_configuration(FunctionName=ctx.spec.function.name)
+            raise
+
+    response = retry(
+        call,
+        role_not_ready,
+        ctx.deadlines.role_propagation,
+        ctx.sleep,
+        ctx.clock,
+        on_give_up=lambda exc: AwsError(
+            f"Lambda still cannot assume role {role} after {ctx.deadlines.role_propagation:.0f} s",
+            "check that the role exists and trusts lambda.amazonaws.com (aws iam get-role)",
+            "RoleNotAssumable",
+        ),
+    )
+    wait_ready(ctx, lam, response, "function_active_v2")
+
+
+def role_not_ready(exc: BaseException) -> bool:
+    return (
+        error_code(exc) == "InvalidParameterValueException"
+        and ROLE_NOT_READY in error_message(exc).lower()
+    )
+
+
+def update(ctx: Context, lam: Any, call: Any) -> None:
+    """An update while a previous one is in progress fails with ResourceConflictException: wait
+    for the function to settle and try again."""
+
+    def conflict(exc: BaseException) -> bool:
+        if error_code(exc) != "ResourceConflictException":
+            return False
+        wait_ready(ctx, lam, {}, "function_updated_v2")
+        return True
+
+    response = retry(call, conflict, ctx.deadlines.ready, ctx.sleep, ctx.clock)
+    wait_ready(ctx, lam, response, "function_updated_v2")
+
+
+def wait_ready(ctx: Context, lam: Any, response: dict[str, Any], waiter_name: str) -> None:
+    """Skip the wait when the response already says Active/Successful; else poll every second."""
+    if is_ready(response):
+        return
+    waiter = lam.get_waiter(waiter_name)
+    attempts = max(1, int(ctx.deadlines.ready))
+    try:
+        waiter.wait(
+            FunctionName=ctx.spec.function.name, WaiterConfig={"Delay": 1, "MaxAttempts": attempts}
+        )
+    except Exception as exc:
+        last = getattr(exc, "last_response", None) or {}
+        config = last.get("Configuration", last)
+        reason = config.get("StateReason") or config.get("LastUpdateStatusReason") or str(exc)
+        raise AwsError(
+            f"function {ctx.spec.function.name} did not become ready: {reason}",
+            "see the function in the Lambda console; run `pipectl up` again once fixed",
+        ) from None
+
+
+def is_ready(response: dict[str, Any]) -> bool:
+    return (
+        bool(response)
+        and response.get("State", "Active") == "Active"
+        and response.get("LastUpdateStatus", "Successful") == "Successful"
+    )
+
+
+def put_invoke_config(ctx: Context, lam: Any) -> None:
+    """Retries and event age for S3's async invocations; the on-failure queue may need the new
+    role's permission to propagate first, which AWS reports as InvalidParameterValueException."""
+    call = lambda: lam.put_function_event_invoke_config(  # noqa: E731
+        FunctionName=ctx.spec.function.name, **wanted_invoke_config(ctx)
+    )
+    retry(
+        call,
+        lambda exc: (
+            error_code(exc) in {"InvalidParameterValueException", "ResourceConflictException"}
+            and ctx.spec.function.on_failure_queue
+        ),
+        ctx.deadlines.role_propagation,
+        ctx.sleep,
+        ctx.clock,
+    )
+
+
+def plan_destroy(ctx: Context, state: FunctionState, delete_data: bool) -> Change:
+    if not state.exists:
+        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
+    if not owned(state.tags, ctx.spec.pipeline):
+        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
+    return Change(KIND, state.name, Action.DELETE, (), ("delete",))
+
+
+def destroy(ctx: Context, state: FunctionState, change: Change) -> Change:
+    if "delete" in change.ops:
+        try:
+            ctx.client("lambda").delete_function(FunctionName=state.name)
+        except Exception as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+    return change

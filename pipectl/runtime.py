@@ -1,0 +1,115 @@
+"""What a command run needs beyond its flags, injectable as a whole: tests pass a Runtime with
+botocore hooks (to inject real AWS errors) and fake time, instead of patching anything."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pipectl.aws import Aws, ClientHook, Target
+from pipectl.config import Spec, find_config_file, load_spec, resolve_region
+from pipectl.errors import UsageError
+from pipectl.pipeline import Timing
+
+
+@dataclass
+class GlobalOptions:
+    """The flags every command takes after its name."""
+
+    config: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    local: bool = False
+    json: bool = False
+    verbose: bool = False
+
+
+@dataclass
+class Runtime:
+    hooks: list[ClientHook] = field(default_factory=list)
+    timing: Timing = field(default_factory=Timing)
+    pipectl_home: Path | None = None
+    # Set after connecting, so tests can read how many calls a run made.
+    last_aws: Aws | None = None
+
+
+def load_config(opts: GlobalOptions) -> Spec:
+    return load_spec(find_config_file(opts.config))
+
+
+def with_role_flags(spec: Spec, role_name: str | None, create_role: bool) -> Spec:
+    """--role NAME / --create-role win over role.* in the config."""
+    if role_name and create_role:
+        raise UsageError("--role and --create-role exclude each other", "pass only one of them")
+    from pipectl.config import RoleSpec
+    from pipectl.names import check_role_name
+
+    if role_name:
+        problem = check_role_name(role_name)
+        if problem:
+            raise UsageError(f"--role: {problem}", "pass an IAM role name, e.g. --role LabRole")
+        return replace(spec, role=RoleSpec(mode="existing", name=role_name))
+    if create_role:
+        return replace(spec, role=RoleSpec(mode="create", name=None))
+    return spec
+
+
+def check_flags(opts: GlobalOptions) -> None:
+    if opts.local and opts.endpoint_url:
+        raise UsageError("--local and --endpoint-url exclude each other", "pass only one of them")
+    if opts.local and opts.profile:
+        raise UsageError(
+            "--local uses the emulator's dummy credentials; --profile does not apply",
+            "drop --profile, or drop --local to use that profile on AWS",
+        )
+    if opts.endpoint_url and not opts.endpoint_url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"--endpoint-url {opts.endpoint_url!r} is not an http(s) URL",
+            "pass e.g. --endpoint-url http://127.0.0.1:5000",
+        )
+
+
+def resolve_target(opts: GlobalOptions, spec: Spec, runtime: Runtime) -> Target:
+    """Flags win over the config, the config over boto3's own environment and profile."""
+    check_flags(opts)
+    if opts.local:
+        info = ensure_emulator(runtime)
+        region = resolve_region(spec, opts.region, "us-east-1")
+        return Target(region=region, endpoint_url=info.endpoint_url, dummy_credentials=True)
+    region = resolve_region(spec, opts.region, boto3_region(opts.profile))
+    return Target(region=region, profile=opts.profile, endpoint_url=opts.endpoint_url)
+
+
+def boto3_region(profile: str | None) -> str | None:
+    """The region boto3 itself would use (AWS_REGION, AWS_DEFAULT_REGION, the profile)."""
+    env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if env:
+        return env
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.Session(profile_name=profile).region_name
+    except ProfileNotFound:
+        raise UsageError(
+            f"profile {profile!r} is not in ~/.aws/config", "check --profile / AWS_PROFILE"
+        ) from None
+
+
+def ensure_emulator(runtime: Runtime):  # -> pipectl.local.server.EmulatorInfo
+    try:
+        from pipectl.local import server
+    except ImportError as exc:
+        raise UsageError(
+            f"the local emulator is not installed ({exc.name} missing)",
+            "pip install 'pipectl[local]'",
+        ) from None
+    return server.ensure_running(runtime.pipectl_home)
+
+
+def make_aws(opts: GlobalOptions, spec: Spec, runtime: Runtime, on_call) -> Aws:
+    aws = Aws(resolve_target(opts, spec, runtime), hooks=runtime.hooks, on_call=on_call)
+    runtime.last_aws = aws
+    return aws

@@ -1,0 +1,108 @@
+"""Rendering: rich progress lines and tables on stderr for people, one JSON document on stdout
+for scripts (`--json`). Only this module and cli.py import rich."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pipectl.aws import redact
+from pipectl.errors import PipectlError
+from pipectl.plan import Action, Change
+
+DONE_WORDS = {
+    Action.CREATE: ("created", "green"),
+    Action.UPDATE: ("updated", "yellow"),
+    Action.UNCHANGED: ("unchanged", "dim"),
+    Action.DELETE: ("deleted", "red"),
+    Action.KEEP: ("kept", "cyan"),
+    Action.SKIPPED: ("skipped", "magenta"),
+    Action.FAILED: ("failed", "bold red"),
+}
+PLAN_WORDS = {
+    Action.CREATE: ("will create", "green"),
+    Action.UPDATE: ("will update", "yellow"),
+    Action.UNCHANGED: ("unchanged", "dim"),
+    Action.DELETE: ("will delete", "red"),
+    Action.KEEP: ("will keep", "cyan"),
+}
+
+
+class UI:
+    """One per command run. Messages go to stderr, documents to stdout."""
+
+    def __init__(self, json_mode: bool = False, verbose: bool = False) -> None:
+        self.json_mode = json_mode
+        self.verbose = verbose
+        self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        self.out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+        self._lock = threading.Lock()
+
+    # messages -------------------------------------------------------------------------------
+    def info(self, text: str) -> None:
+        with self._lock:
+            self.err.print(text)
+
+    def warn(self, text: str) -> None:
+        self.info(f"[yellow]warning:[/] {escape(text)}")
+
+    def error(self, exc: PipectlError) -> None:
+        self.info(f"[bold red]error:[/] {escape(redact(exc.message))}")
+        if exc.hint:
+            self.info(f"  [dim]fix:[/] {escape(redact(exc.hint))}")
+
+    def show(self, renderable: Any) -> None:
+        """Print a rich renderable (a table) on stderr."""
+        with self._lock:
+            self.err.print(renderable)
+
+    def aws_call(self, line: str) -> None:
+        if self.verbose:
+            self.info(f"[dim]  aws {escape(redact(line))}[/]")
+
+    def document(self, data: Any) -> None:
+        """The one JSON document of a --json run."""
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        sys.stdout.flush()
+
+    # progress of a graph run ----------------------------------------------------------------
+    def step(self, name: str, event: str, change: Change | None) -> None:
+        if self.json_mode or event != "done" or change is None:
+            return
+        word, colour = DONE_WORDS.get(change.action, (change.action.value, "white"))
+        took = f"{change.duration_s:5.2f}s" if change.duration_s is not None else ""
+        detail = f"  [dim]{escape(change.detail)}[/]" if change.detail else ""
+        self.info(
+            f"  [{colour}]{word:>9}[/]  {name:<10} {escape(change.name)}  [dim]{took}[/]{detail}"
+        )
+
+    def changes_table(self, title: str, changes: Iterable[Change], planned: bool = False) -> None:
+        words = PLAN_WORDS if planned else DONE_WORDS
+        table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+        for column in ("resource", "name", "action", "detail"):
+            table.add_column(column, overflow="fold")
+        if not planned:
+            table.add_column("time", justify="right")
+        for change in changes:
+            word, colour = words.get(change.action, (change.action.value, "white"))
+            row = [
+                change.resource,
+                escape(change.name),
+                f"[{colour}]{word}[/]",
+                escape(change.detail),
+            ]
+            if not planned:
+                row.append(f"{change.duration_s:.2f}s" if change.duration_s is not None else "")
+            table.add_row(*row)
+        self.show(table)
+
+
+def changes_document(ok: bool, changes: Iterable[Change], **extra: Any) -> dict[str, Any]:
+    return {"ok": ok, "changes": [c.as_json() for c in changes], **extra}
