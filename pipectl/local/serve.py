@@ -1,0 +1,63 @@
+"""The emulator process: `python -m pipectl.local.serve --port N [--host 127.0.0.1]`.
+
+Runs moto's server with pipectl's Docker-free Lambda executor installed, until SIGTERM or SIGINT.
+server.py starts it detached; it is not meant to be run by hand, though it can be.
+
+This is moto's ThreadedMotoServer minus one trap: that class binds the port in its thread and
+waits for an event set only after a successful bind, so a port taken meanwhile hangs it forever.
+Binding here, in the main thread, makes that an immediate exit with the error in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+from pipectl.local import executor
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--log-requests", action="store_true", help="log every HTTP request (noisy)"
+    )
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # werkzeug logs each request at INFO: the log file would grow with every poll of `logs -f`.
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.log_requests else logging.WARNING)
+
+    executor.install(f"http://{args.host}:{args.port}")
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("pipectl.local").info("received %s", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    server = make_server(
+        args.host, args.port, DomainDispatcherApplication(create_backend_app), threaded=True
+    )
+    threading.Thread(target=server.serve_forever, name="moto-server", daemon=True).start()
+    logging.getLogger("pipectl.local").info("emulator listening on %s:%s", args.host, args.port)
+    stopping.wait()
+    server.shutdown()
+    server.server_close()
+    executor.kill_running()
+    logging.getLogger("pipectl.local").info("emulator stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
