@@ -69,6 +69,7 @@ class FaultInjector:
     def __init__(self) -> None:
         self.rules: list[dict] = []
         self.fired: list[str] = []
+        self.throttled: dict[str, int] = {}
 
     def add(
         self,
@@ -91,8 +92,28 @@ class FaultInjector:
             }
         )
 
+    def throttle(self, operation: str, times: int = 1) -> None:
+        """Answer the next `times` HTTP attempts of `operation` with 503 Slow Down. Unlike `add`,
+        this acts per attempt (before-send), so botocore's own retries absorb it."""
+        self.throttled[operation] = times
+
     def hook(self, client) -> None:
         client.meta.events.register("before-call.*.*", self._before_call)
+        client.meta.events.register("before-send.*.*", self._before_send)
+
+    def _before_send(self, request, event_name, **_):
+        from botocore.awsrequest import AWSResponse
+
+        _, service_id, op = event_name.split(".", 2)  # before-send.<service-id>.<Operation>
+        operation = next(
+            (k for k in self.throttled if k.split(".")[1] == op and k.split(".")[0] in service_id),
+            "",
+        )
+        if self.throttled.get(operation, 0) <= 0:
+            return None
+        self.throttled[operation] -= 1
+        self.fired.append(f"throttled {operation}")
+        return AWSResponse(request.url, 503, {}, _Body(b""))
 
     def _before_call(self, model, params, **_):
         from botocore.awsrequest import AWSResponse
@@ -112,6 +133,14 @@ class FaultInjector:
             }
             return AWSResponse("https://fault.invalid", rule["status"], {}, None), error
         return None
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self):
+        yield self.data
 
 
 @pytest.fixture
