@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipectl.aws import Aws, ClientHook, Target
-from pipectl.config import Spec, find_config_file, load_spec, resolve_region
 from pipectl.errors import UsageError
-from pipectl.pipeline import Timing
+
+if TYPE_CHECKING:  # imported when first needed: `pipectl --help` loads no schema nor resources
+    from pipectl.config import Spec
+    from pipectl.pipeline import Timing
 
 
 @dataclass
@@ -26,16 +29,24 @@ class GlobalOptions:
     verbose: bool = False
 
 
+def default_timing() -> Timing:
+    from pipectl.pipeline import Timing
+
+    return Timing()
+
+
 @dataclass
 class Runtime:
     hooks: list[ClientHook] = field(default_factory=list)
-    timing: Timing = field(default_factory=Timing)
+    timing: Timing = field(default_factory=default_timing)
     pipectl_home: Path | None = None
     # Set after connecting, so tests can read how many calls a run made.
     last_aws: Aws | None = None
 
 
 def load_config(opts: GlobalOptions) -> Spec:
+    from pipectl.config import find_config_file, load_spec
+
     return load_spec(find_config_file(opts.config))
 
 
@@ -73,6 +84,8 @@ def check_flags(opts: GlobalOptions) -> None:
 
 def resolve_target(opts: GlobalOptions, spec: Spec, runtime: Runtime) -> Target:
     """Flags win over the config, the config over boto3's own environment and profile."""
+    from pipectl.config import resolve_region
+
     check_flags(opts)
     if opts.local:
         info = ensure_emulator(runtime)
