@@ -203,3 +203,13 @@ def test_verbose_shows_calls_without_secrets(cli, moto_url, monkeypatch):
     assert "lambda.CreateFunction" in result.stderr and "bytes>" in result.stderr
     output = result.stdout + result.stderr
     assert "AKIAABCDEFGHIJKLMNOP" not in output and "supersecretvalue123" not in output
+
+
+def test_plain_http_endpoint_gets_no_tls_policy_so_uploads_work(cli, moto_url):
+    """moto evaluates bucket policies: a deny on aws:SecureTransport=false would lock out every
+    request to an http:// endpoint, so pipectl leaves that one statement out there."""
+    assert up(cli, moto_url)[0].exit_code == 0
+    s3 = client("s3", moto_url)
+    s3.put_object(Bucket=BUCKET, Key="incoming/a b.txt", Body=b"hello")
+    with pytest.raises(Exception, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=BUCKET)

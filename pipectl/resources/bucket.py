@@ -121,6 +121,16 @@ def tls_statement(ctx: Context) -> dict[str, Any]:
     }
 
 
+def tls_wanted(ctx: Context) -> bool:
+    """enforce_tls, except on a plain-HTTP endpoint (an emulator): there a policy denying
+    aws:SecureTransport=false would deny every request, and moto does evaluate it."""
+    return ctx.spec.bucket.enforce_tls and not plain_http(ctx)
+
+
+def plain_http(ctx: Context) -> bool:
+    return str(ctx.client("s3").meta.endpoint_url).startswith("http://")
+
+
 def merged_policy(ctx: Context, current: dict[str, Any] | None) -> dict[str, Any] | None:
     """The bucket policy with pipectl's TLS statement present (or absent when not wanted) and
     every other statement kept as it was. None means: no policy at all."""
@@ -129,7 +139,7 @@ def merged_policy(ctx: Context, current: dict[str, Any] | None) -> dict[str, Any
     if isinstance(statements, dict):
         statements = [statements]
     others = [s for s in statements if s.get("Sid") != TLS_SID]
-    if ctx.spec.bucket.enforce_tls:
+    if tls_wanted(ctx):
         others.append(tls_statement(ctx))
     if not others:
         return None
@@ -152,7 +162,7 @@ def plan(ctx: Context, state: BucketState) -> Change:
         ops = ["create", "public_access_block", "ownership", "encryption", "tags"]
         if wanted_versioning:
             ops.append("versioning")
-        if ctx.spec.bucket.enforce_tls:
+        if tls_wanted(ctx):
             ops.append("policy")
         return change_for(KIND, state.name, ["missing"], ops, exists=False)
     if state.public_access_block != PUBLIC_ACCESS_BLOCK:
@@ -174,15 +184,16 @@ def plan(ctx: Context, state: BucketState) -> Change:
         reasons.append(f"versioning {have}, want {'Enabled' if wanted_versioning else 'off'}")
         ops.append("versioning")
     have_tls = current_tls_statement(state.policy)
-    if ctx.spec.bucket.enforce_tls and have_tls != tls_statement(ctx):
+    if tls_wanted(ctx) and have_tls != tls_statement(ctx):
         reasons.append(
             "TLS-only policy statement missing"
             if not have_tls
             else "TLS-only policy statement differs"
         )
         ops.append("policy")
-    elif not ctx.spec.bucket.enforce_tls and have_tls:
-        reasons.append("TLS-only policy statement present, enforce_tls is false")
+    elif not tls_wanted(ctx) and have_tls:
+        why = "the endpoint is plain HTTP" if ctx.spec.bucket.enforce_tls else "enforce_tls is false"
+        reasons.append(f"TLS-only policy statement present, {why}")
         ops.append("policy")
     return change_for(KIND, state.name, reasons, ops, exists=True)
 
