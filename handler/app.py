@@ -76,7 +76,9 @@ class S3Object(NamedTuple):
 
 def _log(level: str, message: str, **fields: Any) -> None:
     """Print one JSON log line; CloudWatch Logs keeps each stdout line as one event."""
-    print(json.dumps({"level": level, "message": message, **fields}, default=str), flush=True)
+    line = {"level": level, "message": message, **fields}
+    # ensure_ascii=False: keys stay readable, and CloudWatch filter patterns match them as typed.
+    print(json.dumps(line, default=str, ensure_ascii=False), flush=True)
 
 
 def _get_client() -> Any:
