@@ -1,0 +1,67 @@
+"""`pipectl --help` and `--version` must not import the AWS SDK or the emulator: a correctness test
+of the lazy imports (start-up time itself is measured in benchmarks/bench_startup.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("boto3", "botocore", "s3transfer", "moto")
+
+# Runs the real console entry point in a fresh interpreter, then reports what got imported.
+PROBE = """
+import json, sys
+args, watched = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
+sys.argv = ["pipectl", *args]
+from pipectl.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = sorted({name.split(".")[0] for name in sys.modules} & watched)
+sys.stderr.write(json.dumps({"code": code, "heavy": heavy}) + "\\n")
+"""
+
+
+def imported_after(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stderr.strip(), result
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    report["stdout"] = result.stdout
+    return report
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("--version",), ("up", "--help"), ("local", "--help")]
+)
+def test_help_and_version_import_no_aws_sdk(args: tuple[str, ...]) -> None:
+    report = imported_after(*args)
+    assert report["code"] in (0, None), report
+    assert report["stdout"].strip(), report
+    assert report["heavy"] == [], f"pipectl {' '.join(args)} imported {report['heavy']}"
+
+
+def test_probe_detects_an_sdk_import() -> None:
+    """The probe itself works: a command that talks to AWS does import botocore."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import pipectl.aws as a, sys; a.translate(Exception('x'));"
+            "print('botocore' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "True", result
