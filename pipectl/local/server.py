@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pipectl
-from pipectl.errors import PipectlError
+from pipectl.errors import PipectlError, UsageError
 
 DEFAULT_PORT = 5050
 HOST = "127.0.0.1"
@@ -151,10 +151,11 @@ def _write_record(home: Path, info: EmulatorInfo) -> None:
 
 
 def _check_installed() -> None:
-    """Fail here, with the fix, rather than with an ImportError in the emulator's log."""
+    """Fail here, with the fix, rather than with an ImportError in the emulator's log.
+    A UsageError, as the CLI's own check for the `local` extra raises."""
     missing = [name for name in ("moto", "flask") if importlib.util.find_spec(name) is None]
     if missing:
-        raise PipectlError(
+        raise UsageError(
             f"the local emulator needs {' and '.join(missing)}, which are not installed",
             "pip install 'pipectl[local]'",
         )
