@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from emulator_helpers import Aws, free_port, process_gone, wait_for
 
 from pipectl.errors import PipectlError
@@ -141,10 +144,17 @@ def test_stop_kills_functions_still_running(home: Path, tmp_path: Path) -> None:
         "    time.sleep(60)\n"
     )
     aws.create_function("long-runner", source, timeout_s=120)
-    # Invoke in the background: the call only returns once the function ends.
-    invoking = threading.Thread(
-        target=lambda: aws.client("lambda").invoke(FunctionName="long-runner"), daemon=True
+    # Invoke in the background: the call returns only when the function ends, or fails when
+    # the emulator goes away under it (no retries, so that is at once).
+    client = aws.session.client(
+        "lambda", endpoint_url=info.endpoint_url, config=Config(retries={"total_max_attempts": 1})
     )
+
+    def invoke() -> None:
+        with contextlib.suppress(BotoCoreError, ClientError):
+            client.invoke(FunctionName="long-runner")
+
+    invoking = threading.Thread(target=invoke, daemon=True)
     invoking.start()
     function_pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 15, "pid"))
 
@@ -152,6 +162,8 @@ def test_stop_kills_functions_still_running(home: Path, tmp_path: Path) -> None:
 
     assert process_gone(info.pid)
     wait_for(lambda: process_gone(function_pid), 5, "the function's process to be gone")
+    invoking.join(timeout=10)
+    assert not invoking.is_alive()
 
 
 def test_status_and_stop_do_not_create_a_missing_home(tmp_path: Path) -> None:
