@@ -137,17 +137,41 @@ def prepare(server: MotoServer, scenario: str) -> None:
         iam.create_role(RoleName=LAB_ROLE, AssumeRolePolicyDocument=json.dumps(TRUST))
 
 
-def latency_hook(latency_ms: float) -> Callable[[Any], None]:
-    """A pipectl client hook: sleep before every HTTP request, then let it proceed."""
+Trace = list[tuple[float, str]]  # (when the call started, "service.Operation")
+
+
+def latency_hook(latency_ms: float, trace: Trace | None = None) -> Callable[[Any], None]:
+    """A pipectl client hook: sleep before every HTTP request, then let it proceed; with `trace`,
+    also note when each operation starts."""
     seconds = latency_ms / 1000
 
     def delay(**_: Any) -> None:
         time.sleep(seconds)
 
+    def record(model: Any, **_: Any) -> None:
+        assert trace is not None
+        trace.append((time.perf_counter(), f"{model.service_model.service_name}.{model.name}"))
+
     def hook(client: Any) -> None:
-        client.meta.events.register("before-send.*.*", delay)
+        if seconds:
+            client.meta.events.register("before-send.*.*", delay)
+        if trace is not None:
+            client.meta.events.register("before-call.*.*", record)
 
     return hook
+
+
+def waves(trace: Trace, latency_ms: float) -> list[list[str]]:
+    """Group the calls of a latency-dominated run into round trips: calls that start within half
+    a latency of each other ran side by side; each group is one step of the critical path."""
+    groups: list[list[str]] = []
+    group_start = float("-inf")
+    for started, name in sorted(trace):
+        if started - group_start > latency_ms / 2000:
+            groups.append([])
+            group_start = started
+        groups[-1].append(name)
+    return groups
 
 
 @dataclass(frozen=True)
@@ -167,14 +191,15 @@ class Run:
         return len(self.calls) - self.mutating
 
 
-def pipectl_in_process(url: str, latency_ms: float) -> Run:
+def pipectl_in_process(url: str, latency_ms: float, trace: Trace | None = None) -> Run:
     """`pipectl up --endpoint-url URL --json` through the CLI, in this process."""
     from typer.testing import CliRunner
 
     from pipectl.cli import app
     from pipectl.runtime import Runtime
 
-    runtime = Runtime(hooks=[latency_hook(latency_ms)] if latency_ms else [])
+    hooks = [latency_hook(latency_ms, trace)] if latency_ms or trace is not None else []
+    runtime = Runtime(hooks=hooks)
     start = time.perf_counter()
     result = CliRunner().invoke(app, ["up", "--endpoint-url", url, "--json"], obj=runtime)
     wall = time.perf_counter() - start
@@ -278,6 +303,7 @@ def bench_pipectl(server: MotoServer, runs: int, latencies: list[float]) -> None
     for (scenario, label), run in examples.items():
         print(f"  {scenario} {label} ({len(run.calls)}, {run.mutating} mutating): ", end="")
         print(per_operation(run.calls))
+    critical_paths(server, max(latencies + [200.0]))
     print("\ntargets: cold <= 25 calls; re-run <= 12 reads and 0 mutating")
     for scenario in SCENARIOS:
         if (scenario, "cold") not in examples:
@@ -290,6 +316,25 @@ def bench_pipectl(server: MotoServer, runs: int, latencies: list[float]) -> None
             f"re-run {rerun_run.reads} reads, {rerun_run.mutating} mutating "
             f"{'ok' if rerun_ok else 'OVER'}"
         )
+
+
+def critical_paths(server: MotoServer, latency_ms: float) -> None:
+    """One traced run per scenario: the round trips one after the other, and what each holds."""
+    print(
+        f"\ncritical path (one run at {latency_ms:.0f} ms per call; calls side by side on a line):"
+    )
+    for scenario in SCENARIOS:
+        prepare(server, scenario)
+        for label in ("cold", "re-run"):
+            trace: Trace = []
+            run = pipectl_in_process(server.url, latency_ms, trace)
+            groups = waves(trace, latency_ms)
+            print(
+                f"  {scenario} {label}: {len(groups)} round trips, {len(run.calls)} calls, "
+                f"{run.wall_s:.2f} s"
+            )
+            for number, group in enumerate(groups, 1):
+                print(f"    {number:>2}. {', '.join(group)}")
 
 
 def bench_aws_cli(server: MotoServer, runs: int, latencies: list[float]) -> None:
