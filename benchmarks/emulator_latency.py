@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 
 from pipectl.local import server
+from pipectl.resources.role import TRUST_POLICY
 
 HANDLER = """
 import os
@@ -50,17 +51,9 @@ def deploy(session: boto3.session.Session, endpoint_url: str) -> None:
         AttributeDefinitions=[{"AttributeName": "file_name", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(trust))
+    role = client("iam").create_role(
+        RoleName="bench", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
+    )
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("app.py", HANDLER)

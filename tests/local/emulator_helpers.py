@@ -16,17 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
+from pipectl.resources.role import TRUST_POLICY
+
 REGION = "us-east-1"
-ROLE_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 def free_port() -> int:
@@ -85,7 +77,7 @@ class Aws:
         if not self._role_arn:
             iam = self.client("iam")
             role = iam.create_role(
-                RoleName="pipectl-test-role", AssumeRolePolicyDocument=json.dumps(ROLE_POLICY)
+                RoleName="pipectl-test-role", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
             )
             self._role_arn = role["Role"]["Arn"]
         return self._role_arn
