@@ -112,13 +112,9 @@ def boto3_region(profile: str | None) -> str | None:
 
 
 def ensure_emulator(runtime: Runtime):  # -> pipectl.local.server.EmulatorInfo
-    try:
-        from pipectl.local import server
-    except ImportError as exc:
-        raise UsageError(
-            f"the local emulator is not installed ({exc.name} missing)",
-            "pip install 'pipectl[local]'",
-        ) from None
+    """Start the emulator if needed; server.start says how to install moto when it is missing."""
+    from pipectl.local import server
+
     return server.ensure_running(runtime.pipectl_home)
 
 
