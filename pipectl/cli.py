@@ -253,6 +253,46 @@ def down(
     )
 
 
+@command()
+def verify(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="How long to wait for item and logs."),
+    ] = 60.0,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the probe object and item (default: removed).")
+    ] = False,
+) -> int:
+    """Upload a probe file and follow it: its DynamoDB item, then its CloudWatch log lines."""
+    from pipectl import commands
+
+    return commands.verify(opts, ui, runtime, timeout=timeout, keep=keep)
+
+
+@command()
+def logs(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    since: Annotated[
+        str, typer.Option("--since", help="10m, 2h, 1d, 30s, or an ISO time (no zone: UTC).")
+    ] = "10m",
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep polling for new events until Ctrl-C.")
+    ] = False,
+    filter: Annotated[  # named so: command() drops the Option's name (see its signature)
+        str | None, typer.Option("--filter", help="A CloudWatch Logs filter pattern.")
+    ] = None,
+) -> int:
+    """The function's CloudWatch log events (--json: one JSON object per line)."""
+    from pipectl import commands
+
+    return commands.logs(opts, ui, runtime, since=since, follow=follow, filter_pattern=filter)
+
+
 @command(local_app, "start")
 def local_start(
     opts: GlobalOptions,

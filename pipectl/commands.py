@@ -183,3 +183,74 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs:02d}s"
     return f"{secs}s"
+
+
+def verify(opts: GlobalOptions, ui: UI, runtime: Runtime, timeout: float, keep: bool) -> int:
+    """Preflight every link, then follow a probe object through S3 -> Lambda -> DynamoDB -> logs."""
+    import math
+
+    from pipectl import verify as verify_core
+    from pipectl import watch_view
+    from pipectl.errors import UsageError
+
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout {timeout:g} must be more than 0 seconds", "e.g. --timeout 60")
+    spec = load_config(opts)
+    ctx, role_state = connect(opts, ui, runtime, spec)
+    if not opts.json:
+        watch_view.verify_header(ui, ctx, timeout)
+    observed = pipeline.observe(ctx, role_state)
+    on_check = None if opts.json else (lambda check: watch_view.check_line(ui, check))
+    result = verify_core.run(ctx, observed, timeout, keep=keep, on_check=on_check)
+    if opts.json:
+        ui.document(result.as_json())
+    else:
+        watch_view.render_verify(ui, result)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def logs(
+    opts: GlobalOptions,
+    ui: UI,
+    runtime: Runtime,
+    since: str,
+    follow: bool,
+    filter_pattern: str | None,
+) -> int:
+    """The function's log events since --since; with --follow, until Ctrl-C (which exits 0)."""
+    import time
+
+    from pipectl import logs as logs_core
+    from pipectl import watch_view
+
+    spec = load_config(opts)
+    start_ms = logs_core.parse_since(since, time.time())  # bad input fails before any AWS call
+    aws = make_aws(opts, spec, runtime, ui.aws_call)
+    ctx = Context(aws, spec, aws.target.region, account_id="")  # the log group needs no account
+    group, client = ctx.log_group_name, aws.client("logs")
+    emit = watch_view.event_printer(ui, json_lines=opts.json)
+    no_logs = f"no logs yet: log group {group} does not exist (the function has not run yet)"
+    if not follow:
+        try:
+            count = logs_core.read(client, group, start_ms, emit, filter_pattern)
+        except logs_core.LogGroupMissing:
+            ui.info(no_logs)
+            return EXIT_OK
+        if count == 0:
+            ui.info(f"no log events in {group} since {since}")
+        return EXIT_OK
+    if not opts.json:
+        ui.info(f"[dim]following {group} (times in UTC); Ctrl-C to stop[/]")
+    try:
+        logs_core.follow(
+            client,
+            group,
+            start_ms,
+            emit,
+            sleep=runtime.timing.sleep,
+            filter_pattern=filter_pattern,
+            on_missing=lambda: ui.info(no_logs + "; waiting for it"),
+        )
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
