@@ -21,12 +21,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -137,41 +138,56 @@ def prepare(server: MotoServer, scenario: str) -> None:
         iam.create_role(RoleName=LAB_ROLE, AssumeRolePolicyDocument=json.dumps(TRUST))
 
 
-Trace = list[tuple[float, str]]  # (when the call started, "service.Operation")
+@dataclass
+class Trace:
+    """When each API call started and ended (per thread, as botocore calls are synchronous)."""
+
+    calls: list[tuple[float, float, str]] = field(default_factory=list)
+    open: dict[int, list[tuple[float, str]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}.{model.name}"
+        with self.lock:
+            self.open.setdefault(threading.get_ident(), []).append((time.perf_counter(), name))
+
+    def end(self, **_: Any) -> None:
+        with self.lock:
+            started, name = self.open[threading.get_ident()].pop()
+            self.calls.append((started, time.perf_counter(), name))
+
+    def round_trips(self) -> list[list[str]]:
+        """Calls grouped by depth: a call's depth is one more than the deepest call that had
+        ended before it started. The number of groups is the length of the longest chain of
+        calls made one after the other: the critical path, in round trips."""
+        depth: list[int] = []
+        ordered = sorted(self.calls)
+        for i, (started, _, _) in enumerate(ordered):
+            before = [depth[j] for j in range(i) if ordered[j][1] <= started]
+            depth.append(1 + max(before, default=0))
+        groups: list[list[str]] = [[] for _ in range(max(depth, default=0))]
+        for (_, _, name), d in zip(ordered, depth, strict=True):
+            groups[d - 1].append(name)
+        return groups
 
 
 def latency_hook(latency_ms: float, trace: Trace | None = None) -> Callable[[Any], None]:
     """A pipectl client hook: sleep before every HTTP request, then let it proceed; with `trace`,
-    also note when each operation starts."""
+    also note when each operation starts and ends."""
     seconds = latency_ms / 1000
 
     def delay(**_: Any) -> None:
         time.sleep(seconds)
 
-    def record(model: Any, **_: Any) -> None:
-        assert trace is not None
-        trace.append((time.perf_counter(), f"{model.service_model.service_name}.{model.name}"))
-
     def hook(client: Any) -> None:
         if seconds:
             client.meta.events.register("before-send.*.*", delay)
         if trace is not None:
-            client.meta.events.register("before-call.*.*", record)
+            client.meta.events.register("before-call.*.*", trace.start)
+            client.meta.events.register("after-call.*.*", trace.end)
+            client.meta.events.register("after-call-error.*.*", trace.end)
 
     return hook
-
-
-def waves(trace: Trace, latency_ms: float) -> list[list[str]]:
-    """Group the calls of a latency-dominated run into round trips: calls that start within half
-    a latency of each other ran side by side; each group is one step of the critical path."""
-    groups: list[list[str]] = []
-    group_start = float("-inf")
-    for started, name in sorted(trace):
-        if started - group_start > latency_ms / 2000:
-            groups.append([])
-            group_start = started
-        groups[-1].append(name)
-    return groups
 
 
 @dataclass(frozen=True)
@@ -326,9 +342,9 @@ def critical_paths(server: MotoServer, latency_ms: float) -> None:
     for scenario in SCENARIOS:
         prepare(server, scenario)
         for label in ("cold", "re-run"):
-            trace: Trace = []
+            trace = Trace()
             run = pipectl_in_process(server.url, latency_ms, trace)
-            groups = waves(trace, latency_ms)
+            groups = trace.round_trips()
             print(
                 f"  {scenario} {label}: {len(groups)} round trips, {len(run.calls)} calls, "
                 f"{run.wall_s:.2f} s"
