@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rich.markup import escape
+from rich.text import Text
 
 from pipectl.logs import LogEvent, handler_fields, is_error, is_runtime_frame, short_stream
 from pipectl.plan import Context
@@ -45,7 +46,7 @@ def render_verify(ui: UI, result: VerifyResult) -> None:
         title = "log lines" if result.ok else "evidence (log lines)"
         ui.info(f"\n[bold]{title}[/]")
         for event in result.log_events:
-            ui.info("  " + event_markup(event))
+            ui.show(as_text("  " + event_markup(event)))
     if result.item is not None and not result.ok:
         ui.info("\n[bold]item[/]  " + escape(json.dumps(result.item, ensure_ascii=False)))
     for note in result.cleanup:
@@ -92,10 +93,15 @@ def event_printer(ui: UI, json_lines: bool) -> Callable[[LogEvent], None]:
         return write_json
 
     def write_line(event: LogEvent) -> None:
-        ui.out.print(event_markup(event))
+        ui.out.print(as_text(event_markup(event)))
         ui.out.file.flush()
 
     return write_line
+
+
+def as_text(markup: str) -> Text:
+    """Log lines are data: no `:name:` emoji codes replaced in them (escape() only covers [])."""
+    return Text.from_markup(markup, emoji=False)
 
 
 def event_markup(event: LogEvent) -> str:

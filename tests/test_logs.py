@@ -272,3 +272,9 @@ def test_follow_through_the_cli_ctrl_c_exits_0(cli, moto_url, group, runtime):
     result = cli("logs", "--endpoint-url", moto_url, "--follow", "--json")
     assert result.exit_code == 0, result.stderr
     assert [json.loads(x)["message"] for x in result.stdout.splitlines()] == ["before", "during"]
+
+
+def test_messages_are_printed_verbatim(cli, moto_url, group):
+    group.put("[bold]not markup[/] and :smile: is not an emoji", at=now_ms() - 1000)
+    result = cli("logs", "--endpoint-url", moto_url)
+    assert result.stdout.rstrip().endswith("[bold]not markup[/] and :smile: is not an emoji")
