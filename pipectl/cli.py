@@ -102,7 +102,7 @@ def command(
     def decorate(func: Callable[..., int]) -> Any:
         own = [
             p
-            for p in inspect.signature(func).parameters.values()
+            for p in inspect.signature(func, eval_str=True).parameters.values()
             if p.name not in {"opts", "ui", "runtime"}
         ]
         ctx_param = inspect.Parameter(
@@ -125,7 +125,9 @@ def command(
             )
             ui = UI(json_mode=opts.json, verbose=opts.verbose)
             runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
-            code = run_safely(lambda: func(opts=opts, ui=ui, runtime=runtime, **kwargs), ui, opts)
+            code = run_safely(
+                lambda: func(opts=opts, ui=ui, runtime=runtime, **kwargs), ui, opts, func.__name__
+            )
             raise typer.Exit(code)
 
         wrapper.__signature__ = inspect.Signature([ctx_param, *own, *COMMON_PARAMETERS])  # type: ignore[attr-defined]
@@ -134,7 +136,7 @@ def command(
     return decorate
 
 
-def run_safely(call: Callable[[], int], ui: Any, opts: GlobalOptions) -> int:
+def run_safely(call: Callable[[], int], ui: Any, opts: GlobalOptions, name: str = "") -> int:
     from pipectl.aws import is_botocore_error, translate
 
     try:
@@ -143,7 +145,8 @@ def run_safely(call: Callable[[], int], ui: Any, opts: GlobalOptions) -> int:
         report_error(ui, opts, exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        ui.info("[yellow]interrupted[/]: run the same command again to converge")
+        again = f": run `pipectl {name}` again to finish" if name in {"up", "down"} else ""
+        ui.info(f"[yellow]interrupted[/]{again}")
         if opts.json:
             ui.document({"ok": False, "error": "interrupted"})
         return EXIT_INTERRUPTED

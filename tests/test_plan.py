@@ -7,7 +7,7 @@ from pipectl.plan import Action, Change, Step, run_graph
 def ok(name, log, barrier=None):
     def run():
         if barrier:
-            barrier.wait(timeout=5)
+            barrier.wait(timeout=60)
         log.append(name)
         return Change(name, name, Action.CREATE)
 
@@ -16,7 +16,7 @@ def ok(name, log, barrier=None):
 
 def test_independent_steps_run_concurrently_and_dependents_after():
     log = []
-    barrier = threading.Barrier(4)  # deadlocks (times out) unless all four run at once
+    barrier = threading.Barrier(4)  # breaks (times out) unless all four run at once
     steps = {n: Step(n, ok(n, log, barrier)) for n in ("bucket", "table", "role", "log_group")}
     steps["function"] = Step("function", ok("function", log), ("role", "log_group"))
     steps["trigger"] = Step("trigger", ok("trigger", log), ("function", "bucket"))
