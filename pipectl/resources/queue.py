@@ -37,7 +37,9 @@ def read(ctx: Context, with_tags: bool = False) -> QueueState:
 def plan(ctx: Context, state: QueueState) -> Change:
     if not ctx.spec.function.on_failure_queue:
         return Change(KIND, state.name, Action.UNCHANGED, ("not configured",))
-    return change_for(KIND, state.name, ["missing"], ["create"], exists=state.exists)
+    if state.exists:
+        return change_for(KIND, state.name, [], [], exists=True)
+    return change_for(KIND, state.name, ["missing"], ["create"], exists=False)
 
 
 def apply(ctx: Context, state: QueueState, change: Change) -> Change:
