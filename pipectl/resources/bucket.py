@@ -192,7 +192,9 @@ def plan(ctx: Context, state: BucketState) -> Change:
         )
         ops.append("policy")
     elif not tls_wanted(ctx) and have_tls:
-        why = "the endpoint is plain HTTP" if ctx.spec.bucket.enforce_tls else "enforce_tls is false"
+        why = (
+            "the endpoint is plain HTTP" if ctx.spec.bucket.enforce_tls else "enforce_tls is false"
+        )
         reasons.append(f"TLS-only policy statement present, {why}")
         ops.append("policy")
     return change_for(KIND, state.name, reasons, ops, exists=True)
@@ -202,10 +204,17 @@ def apply(ctx: Context, state: BucketState, change: Change) -> Change:
     if change.action is Action.UNCHANGED:
         return change
     s3 = ctx.client("s3")
-    if "create" in change.ops:
-        create(ctx, s3)
+    ops = change.ops
+    if "create" in ops:
+        created = create(ctx, s3)
         state = BucketState(state.name, True)
-    setters = {op: SETTERS[op] for op in change.ops if op in SETTERS}
+        if "tags" in ops:
+            # Tags are pipectl's proof of ownership, and S3 cannot set them at creation: tag
+            # first, and if that fails remove the new bucket, so that no untagged bucket is left
+            # that `down` would have to keep as someone else's (and `up` would adopt).
+            tag_new_bucket(ctx, s3, state, created)
+            ops = tuple(op for op in ops if op != "tags")
+    setters = {op: SETTERS[op] for op in ops if op in SETTERS}
     # Each setting is its own API call on an existing bucket: run them side by side.
     with ThreadPoolExecutor(max_workers=len(setters) or 1) as pool:
         futures = [pool.submit(setter, ctx, s3, state) for setter in setters.values()]
@@ -214,20 +223,34 @@ def apply(ctx: Context, state: BucketState, change: Change) -> Change:
     return change
 
 
-def create(ctx: Context, s3: Any) -> None:
-    """CreateBucket with the region rule: us-east-1 takes no LocationConstraint."""
+def create(ctx: Context, s3: Any) -> bool:
+    """CreateBucket with the region rule: us-east-1 takes no LocationConstraint. False when the
+    bucket turned out to be ours already (made meanwhile)."""
     kwargs: dict[str, Any] = {"Bucket": ctx.bucket_name}
     if ctx.region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
     try:
         s3.create_bucket(**kwargs)
+        return True
     except Exception as exc:
         code = error_code(exc)
         if code == "BucketAlreadyOwnedByYou":
-            return
+            return False
         if code == "BucketAlreadyExists":
             raise taken_error(ctx.bucket_name) from None
         raise translate(exc, f"creating bucket {ctx.bucket_name}") from None
+
+
+def tag_new_bucket(ctx: Context, s3: Any, state: BucketState, created: bool) -> None:
+    try:
+        set_tags(ctx, s3, state)
+    except Exception:
+        if created:
+            try:
+                s3.delete_bucket(Bucket=state.name)  # just made, still empty
+            except Exception:
+                pass  # the tagging error is the one to report
+        raise
 
 
 def taken_error(name: str) -> AwsError:
