@@ -8,16 +8,28 @@ from typing import Any
 
 from pipectl import packaging, pipeline
 from pipectl.errors import EXIT_FAILED, EXIT_OK
-from pipectl.plan import Action, Context
+from pipectl.plan import Action, Change, Context
 from pipectl.runtime import GlobalOptions, Runtime, load_config, make_aws, with_role_flags
 from pipectl.ui import UI, changes_document
 
 
 def connect(
-    opts: GlobalOptions, ui: UI, runtime: Runtime, spec: Any, with_tags: bool = False
+    opts: GlobalOptions,
+    ui: UI,
+    runtime: Runtime,
+    spec: Any,
+    with_tags: bool = False,
+    missing_role_ok: bool = False,
 ) -> tuple[Context, Any]:
     aws = make_aws(opts, spec, runtime, ui.aws_call)
-    return pipeline.connect(aws, spec, aws.target.region, runtime.timing, with_tags=with_tags)
+    return pipeline.connect(
+        aws,
+        spec,
+        aws.target.region,
+        runtime.timing,
+        with_tags=with_tags,
+        missing_role_ok=missing_role_ok,
+    )
 
 
 def up(
@@ -73,7 +85,7 @@ def report_failures(ui: UI, result: pipeline.RunResult) -> None:
 def status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
     spec = load_config(opts)
     package = packaging.build(spec.function.source)
-    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True)
+    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
     observed = pipeline.observe(ctx, role_state, with_tags=True)
     rows = pipeline.status(ctx, observed, package)
     in_sync = all(r.exists and not r.drift for r in rows)

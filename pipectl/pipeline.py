@@ -80,10 +80,16 @@ class RunResult:
 
 
 def connect(
-    aws: Aws, spec: Spec, region: str, timing: Timing | None = None, with_tags: bool = False
+    aws: Aws,
+    spec: Spec,
+    region: str,
+    timing: Timing | None = None,
+    with_tags: bool = False,
+    missing_role_ok: bool = False,
 ) -> tuple[Context, Any]:
     """Find the role first: its ARN carries the account id, which names the default bucket. Only
-    when no role is found does this cost an extra STS call."""
+    when no role is found does this cost an extra STS call. `status` and `down` pass
+    `missing_role_ok`: a configured existing role that is gone is then reported, not an error."""
     timing = timing or Timing()
     probe = Context(
         aws,
@@ -94,7 +100,7 @@ def connect(
         clock=timing.clock,
         deadlines=timing.deadlines,
     )
-    role_state = role.read(probe, with_tags=with_tags)
+    role_state = role.read(probe, with_tags=with_tags, missing_ok=missing_role_ok)
     account_id = role_state.account_id or aws.account_id()
     if not spec.bucket.name:
         spec = spec.with_bucket_name(spec.default_bucket_name(account_id, region))

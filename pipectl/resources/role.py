@@ -46,13 +46,19 @@ def policy_name(ctx: Context) -> str:
     return f"pipectl-{ctx.spec.pipeline}"
 
 
-def read(ctx: Context, with_tags: bool = False) -> RoleState:
-    """Find the role the function will use. Needs no account id: this read supplies it."""
+def read(ctx: Context, with_tags: bool = False, missing_ok: bool = False) -> RoleState:
+    """Find the role the function will use. Needs no account id: this read supplies it.
+
+    A configured existing role that is missing is an error for `up`; `status` and `down` pass
+    `missing_ok` and get a missing adopted role instead (nothing of pipectl's to report or remove).
+    """
     mode, name = ctx.spec.role.mode, ctx.spec.role.name
     iam = ctx.client("iam")
     if mode == "existing":
         role = get_role(iam, name or "")
         if role is None:
+            if missing_ok:
+                return RoleState(name or "", exists=False, adopted=True)
             raise UsageError(
                 f"role {name} does not exist",
                 "check role.name / --role (list roles: aws iam list-roles), or use --create-role",
