@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pipectl.aws import error_code, http_status, translate
@@ -312,7 +312,8 @@ SETTERS = {
 
 
 def plan_destroy(ctx: Context, state: BucketState, delete_data: bool) -> Change:
-    """Delete only a bucket pipectl created; from an adopted one remove only the TLS statement."""
+    """Delete only a bucket pipectl created; from an adopted one remove only the TLS statement.
+    A bucket holding objects (any version or delete marker) is kept unless `delete_data`."""
     if not state.exists:
         return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
     if not owned(state.tags, ctx.spec.pipeline):
@@ -321,32 +322,38 @@ def plan_destroy(ctx: Context, state: BucketState, delete_data: bool) -> Change:
                 KIND,
                 state.name,
                 Action.UPDATE,
-                ("adopted: remove pipectl's TLS statement only",),
+                ("not created by pipectl: only pipectl's TLS policy statement is removed",),
                 ("strip_policy",),
             )
         return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    if not delete_data and not is_empty(ctx, state.name):
+    if is_empty(ctx, state.name):
+        return Change(KIND, state.name, Action.DELETE, ("holds no objects",), ("delete",))
+    if not delete_data:
         return Change(
             KIND,
             state.name,
             Action.KEEP,
-            ("holds objects; pass --delete-data to empty and delete it",),
+            ("holds objects: pass --delete-data to empty and delete it",),
         )
     return Change(
         KIND,
         state.name,
         Action.DELETE,
-        ("emptied and deleted" if delete_data else "empty",),
+        ("with every object version (--delete-data)",),
         ("empty", "delete"),
     )
 
 
 def is_empty(ctx: Context, name: str) -> bool:
+    """No object, no noncurrent version, no delete marker (each would make DeleteBucket fail)."""
     s3 = ctx.client("s3")
     if s3.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0):
         return False
     versions = s3.list_object_versions(Bucket=name, MaxKeys=1)
     return not versions.get("Versions") and not versions.get("DeleteMarkers")
+
+
+EMPTY_ATTEMPTS = 3  # objects may still arrive while the bucket is emptied
 
 
 def destroy(ctx: Context, state: BucketState, change: Change) -> Change:
@@ -357,10 +364,37 @@ def destroy(ctx: Context, state: BucketState, change: Change) -> Change:
             s3.delete_bucket_policy(Bucket=state.name)
         else:
             s3.put_bucket_policy(Bucket=state.name, Policy=json.dumps(policy))
+    if "delete" not in change.ops:
+        return change
+    deleted = 0
+    for attempt in range(1, EMPTY_ATTEMPTS + 1):
+        if "empty" in change.ops:
+            deleted += empty_bucket(s3, state.name)
+        try:
+            s3.delete_bucket(Bucket=state.name)
+            break
+        except Exception as exc:
+            code = error_code(exc)
+            if code == "NoSuchBucket":
+                break
+            if code != "BucketNotEmpty":
+                raise
+            if "empty" not in change.ops:
+                return replace(
+                    change,
+                    action=Action.KEEP,
+                    reasons=("objects arrived meanwhile: pass --delete-data to delete them too",),
+                    ops=(),
+                )
+            if attempt == EMPTY_ATTEMPTS:
+                raise AwsError(
+                    f"bucket {state.name} keeps receiving objects while being emptied",
+                    "stop whatever uploads to it and run `pipectl down --delete-data` again",
+                    code,
+                ) from None
     if "empty" in change.ops:
-        empty_bucket(s3, state.name)
-    if "delete" in change.ops:
-        s3.delete_bucket(Bucket=state.name)
+        detail = f"emptied first: {deleted} deleted (every object version and delete marker)"
+        return replace(change, reasons=(detail,))
     return change
 
 
@@ -372,23 +406,29 @@ def merged_policy_without_tls(policy: dict[str, Any] | None) -> dict[str, Any] |
     return {**(policy or {}), "Statement": others} if others else None
 
 
-def empty_bucket(s3: Any, name: str) -> int:
-    """Delete every object version and delete marker, 1000 per DeleteObjects call."""
+def empty_bucket(s3: Any, name: str, page_size: int = 1000) -> int:
+    """Delete every object version and delete marker: list the first page (S3 caps it at 1000
+    keys, which is also DeleteObjects' limit), delete it in one call, and list again until none
+    are left. Starting each listing afresh does not rely on markers of deleted keys. Returns how
+    many were deleted."""
     deleted = 0
-    paginator = s3.get_paginator("list_object_versions")
-    for page in paginator.paginate(Bucket=name):
+    while True:
+        page = s3.list_object_versions(Bucket=name, MaxKeys=page_size)
         keys = [
             {"Key": v["Key"], "VersionId": v["VersionId"]}
             for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]
+        if not keys:
+            return deleted
         for start in range(0, len(keys), 1000):
             batch = keys[start : start + 1000]
             response = s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
             if response.get("Errors"):
                 first = response["Errors"][0]
                 raise AwsError(
-                    f"could not empty bucket {name}: {first.get('Code')} on {first.get('Key')}",
+                    f"could not empty bucket {name}: {first.get('Code')} on {first.get('Key')} "
+                    f"({len(response['Errors'])} of {len(batch)} keys failed)",
                     "check object lock / permissions and run `pipectl down --delete-data` again",
+                    str(first.get("Code", "")),
                 )
             deleted += len(batch)
-    return deleted

@@ -125,11 +125,13 @@ def plan_destroy(ctx: Context, state: TableState, delete_data: bool) -> Change:
         return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
     if not owned(state.tags, ctx.spec.pipeline):
         return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    if not delete_data and has_items(ctx, state.name):
+    if not has_items(ctx, state.name):
+        return Change(KIND, state.name, Action.DELETE, ("holds no items",), ("delete",))
+    if not delete_data:
         return Change(
-            KIND, state.name, Action.KEEP, ("holds items; pass --delete-data to delete it",)
+            KIND, state.name, Action.KEEP, ("holds items: pass --delete-data to delete it",)
         )
-    return Change(KIND, state.name, Action.DELETE, (), ("delete",))
+    return Change(KIND, state.name, Action.DELETE, ("with its items (--delete-data)",), ("delete",))
 
 
 def has_items(ctx: Context, name: str) -> bool:

@@ -172,5 +172,6 @@ def plan_destroy(ctx: Context, state: TriggerState, delete_data: bool) -> Change
 def destroy(ctx: Context, state: TriggerState, change: Change) -> Change:
     if "remove" in change.ops:
         current = read(ctx)  # the latest configuration, so a foreign entry added since is kept
-        put(ctx, merged(current.configuration, None, state.id))
+        if current.exists:
+            put(ctx, merged(current.configuration, None, state.id))
     return change
