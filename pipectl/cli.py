@@ -244,15 +244,20 @@ def down(
     """Remove what pipectl made, and nothing else."""
     from pipectl import commands
 
+    if not (yes or dry_run) and not sys.stdin.isatty():
+        # Refused before any AWS call: a script must say --yes (or --dry-run) explicitly.
+        raise UsageError("down needs confirmation but there is no terminal", "pass --yes")
+
     def confirm(prompt: str) -> bool:
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            raise UsageError("down needs confirmation but there is no terminal", "pass --yes")
         return typer.confirm(prompt, default=False, err=True)
 
     return commands.down(
-        opts, ui, runtime, delete_data=delete_data, dry_run=dry_run, confirm=confirm
+        opts,
+        ui,
+        runtime,
+        delete_data=delete_data,
+        dry_run=dry_run,
+        confirm=None if yes else confirm,
     )
 
 

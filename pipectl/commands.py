@@ -104,34 +104,74 @@ def down(
     runtime: Runtime,
     delete_data: bool,
     dry_run: bool,
-    confirm: Callable[[str], bool],
+    confirm: Callable[[str], bool] | None,
 ) -> int:
+    """`confirm` asks the user (the CLI refuses earlier when there is no terminal to ask on);
+    None means --yes."""
     spec = load_config(opts)
-    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True)
+    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
+    ui.info(f"[bold]pipectl down[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     observed = pipeline.observe(ctx, role_state, with_tags=True, all_kinds=True)
     plans = pipeline.plan_down(ctx, observed, delete_data)
     work = [c for c in plans.values() if c.action in {Action.DELETE, Action.UPDATE}]
     if dry_run or not work:
         if opts.json:
-            ui.document(changes_document(True, plans.values(), dry_run=dry_run))
+            extra = {"dry_run": True} if dry_run else {}
+            ui.document(changes_document(True, plans.values(), **extra))
+        elif all(c.action is Action.UNCHANGED for c in plans.values()):
+            ui.info(f"nothing to remove: no resource of pipeline {ctx.spec.pipeline} exists")
         else:
             title = "plan (dry run: nothing was changed)" if dry_run else "nothing to remove"
             ui.changes_table(title, plans.values(), planned=True)
+            report_kept(ui, plans.values())
         return EXIT_OK
-    if not opts.json:
-        ui.changes_table(
-            f"pipectl down {ctx.spec.pipeline} in {ctx.region}", plans.values(), planned=True
-        )
-    if not confirm(f"Remove the {len(work)} resource(s) above?"):
-        ui.info("nothing removed")
-        return EXIT_OK
+    if confirm is not None:
+        ui.changes_table("plan", plans.values(), planned=True)
+        if not confirm(confirmation_prompt(work)):
+            ui.info("cancelled: nothing was removed")
+            if opts.json:
+                ui.document(changes_document(False, plans.values(), cancelled=True))
+            return EXIT_FAILED
     result = pipeline.down(ctx, observed, plans, progress=ui.step)
     if opts.json:
         ui.document(changes_document(result.ok, result.changes, **failure_fields(result)))
     else:
         ui.changes_table("summary", result.changes)
         report_failures(ui, result)
+        kept = report_kept(ui, result.changes)
+        if result.ok:
+            note = " (its data kept)" if kept else ""
+            ui.info(f"[green]pipeline {ctx.spec.pipeline} is down[/]{note}")
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def confirmation_prompt(work: list[Change]) -> str:
+    deleted = sum(1 for c in work if c.action is Action.DELETE)
+    stripped = [c for c in work if c.action is Action.UPDATE]
+    parts = []
+    if deleted:
+        parts.append(f"delete the {deleted} resource(s) marked 'will delete'")
+    for change in stripped:
+        parts.append(f"remove pipectl's additions from {change.resource} {change.name}")
+    text = " and ".join(parts)
+    return text[0].upper() + text[1:] + "?"
+
+
+def report_kept(ui: UI, changes: Any) -> list[Change]:
+    """Below the table: which resources were kept for their data, and how to remove them too."""
+    with_data = [c for c in changes if c.action is Action.KEEP and "--delete-data" in c.detail]
+    if with_data:
+        names = ", ".join(f"{c.resource} {literal(c.name)}" for c in with_data)
+        ui.info(
+            f"[cyan]kept for the data they hold[/]: {names}\n"
+            "  to remove them too: `pipectl down --delete-data`"
+        )
+    return with_data
+
+
+def literal(text: str) -> str:
+    """Text shown as is inside rich markup (what rich.markup.escape does for our strings)."""
+    return text.replace("[", "\\[")
 
 
 def local_start(opts: GlobalOptions, ui: UI, runtime: Runtime, port: int | None) -> int:

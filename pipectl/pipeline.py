@@ -48,6 +48,7 @@ DOWN_AFTER = {
     "log_group": ("function",),
     "queue": ("function",),
     "role": ("function",),
+    "table": ("function",),  # no event in flight may find its table gone
     "bucket": ("trigger",),
 }
 
@@ -180,8 +181,12 @@ def up(
 
 
 def plan_down(ctx: Context, observed: Observed, delete_data: bool) -> dict[str, Change]:
+    """What `down` removes, keeps and leaves alone, in teardown order. An unconfigured queue that
+    does not exist is left out, as `up` leaves it out."""
     return {
-        kind: MODULES[kind].plan_destroy(ctx, observed[kind], delete_data) for kind in DOWN_ORDER
+        kind: MODULES[kind].plan_destroy(ctx, observed[kind], delete_data)
+        for kind in DOWN_ORDER
+        if kind != "queue" or ctx.spec.function.on_failure_queue or observed[kind].exists
     }
 
 
@@ -194,9 +199,10 @@ def down(
             return lambda: change
         return lambda: module.destroy(ctx, state, change)
 
-    steps = {
-        kind: Step(kind, destroyer(kind), DOWN_AFTER.get(kind, ()), plans[kind]) for kind in plans
-    }
+    def after(kind: str) -> tuple[str, ...]:
+        return tuple(d for d in DOWN_AFTER.get(kind, ()) if d in plans)
+
+    steps = {kind: Step(kind, destroyer(kind), after(kind), plans[kind]) for kind in plans}
     return ordered(run_graph(steps, progress), plans)
 
 
