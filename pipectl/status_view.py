@@ -12,44 +12,76 @@ from pipectl.pipeline import ResourceStatus
 from pipectl.plan import Context
 from pipectl.ui import UI
 
+# (mark, colour, meaning) per state; the mark keeps the diagram readable without colour.
+STATES = {
+    "ok": ("✓", "green", "in sync"),
+    "drift": ("~", "yellow", "drifted"),
+    "missing": ("✗", "red", "missing"),
+}
 
-def colour(row: ResourceStatus | None) -> str:
+
+def state_of(row: ResourceStatus | None) -> str:
     if row is None or not row.exists:
-        return "red"
-    return "yellow" if row.drift else "green"
+        return "missing"
+    return "drift" if row.drift else "ok"
 
 
-def node(rows: dict[str, ResourceStatus], kind: str, label: str) -> str:
-    row = rows.get(kind)
-    mark = "✗" if row is None or not row.exists else ("~" if row.drift else "✓")
-    return f"[{colour(row)}][{mark} {label}][/]"
+class Piece:
+    """A bit of the diagram: rich markup plus its width on screen (for aligning branches)."""
+
+    def __init__(self, markup: str, width: int) -> None:
+        self.markup = markup
+        self.width = width
+
+    @staticmethod
+    def join(*pieces: Piece) -> Piece:
+        return Piece("".join(p.markup for p in pieces), sum(p.width for p in pieces))
 
 
-def arrow(rows: dict[str, ResourceStatus], kind: str, label: str) -> str:
-    return f"[{colour(rows.get(kind))}]──{label}──▶[/]"
+def text(plain: str, style: str = "") -> Piece:
+    markup = escape(plain)
+    return Piece(f"[{style}]{markup}[/]" if style else markup, len(plain))
+
+
+def node(rows: dict[str, ResourceStatus], kind: str, label: str) -> Piece:
+    mark, colour, _ = STATES[state_of(rows.get(kind))]
+    return text(f"[{mark} {label}]", f"bold {colour}")
+
+
+def edge(rows: dict[str, ResourceStatus], kind: str | None, label: str) -> Piece:
+    """An arrow; when it is a resource of its own (the trigger), it carries that state's mark."""
+    if kind is None:
+        return text(f" ──{label}──▶ ", "dim")
+    mark, colour, _ = STATES[state_of(rows.get(kind))]
+    return text(f" ──{mark} {label}──▶ ", colour)
 
 
 def diagram(rows: Sequence[ResourceStatus]) -> str:
-    """bucket ──trigger──▶ function ──▶ table, with the log group (and role) under the function."""
+    """bucket ──trigger──▶ function ──put──▶ table, and under the function what it needs: its
+    log group, role, S3's permission to invoke it (and the on-failure queue when configured)."""
     by_kind = {r.resource: r for r in rows}
-    top = " ".join(
-        [
-            node(by_kind, "bucket", "S3 bucket"),
-            arrow(by_kind, "trigger", "event"),
-            node(by_kind, "function", "Lambda"),
-            arrow(by_kind, "table", "put"),
-            node(by_kind, "table", "DynamoDB"),
-        ]
+    head = Piece.join(node(by_kind, "bucket", "S3 bucket"), edge(by_kind, "trigger", "trigger"))
+    top = Piece.join(
+        head,
+        node(by_kind, "function", "Lambda"),
+        edge(by_kind, None, "put"),
+        node(by_kind, "table", "DynamoDB"),
     )
-    indent = " " * 25
-    under = [
-        f"{indent}│ logs   {node(by_kind, 'log_group', 'CloudWatch Logs')}",
-        f"{indent}│ role   {node(by_kind, 'role', 'IAM role')}",
-        f"{indent}│ invoke {node(by_kind, 'permission', 'S3 permission')}",
+    branches = [
+        ("logs", "log_group", "CloudWatch Logs"),
+        ("role", "role", "IAM role"),
+        ("invoke", "permission", "S3 may invoke"),
     ]
     if "queue" in by_kind:
-        under.append(f"{indent}│ failed {node(by_kind, 'queue', 'SQS queue')}")
-    return "\n".join([top, *under])
+        branches.append(("failures", "queue", "SQS queue"))
+    indent = " " * (head.width + 1)
+    lines = [top.markup]
+    for index, (label, kind, title) in enumerate(branches):
+        fork = "└─" if index == len(branches) - 1 else "├─"
+        lines.append(f"{indent}[dim]{fork} {label:<8}[/] {node(by_kind, kind, title).markup}")
+    legend = "   ".join(f"{mark} {meaning}" for mark, _, meaning in STATES.values())
+    lines.append(f"[dim]{legend}[/]")
+    return "\n".join(lines)
 
 
 def render(ui: UI, ctx: Context, rows: Sequence[ResourceStatus], in_sync: bool) -> None:
@@ -63,14 +95,19 @@ def render(ui: UI, ctx: Context, rows: Sequence[ResourceStatus], in_sync: bool) 
     for row in rows:
         exists = "[green]yes[/]" if row.exists else "[red]no[/]"
         managed = "pipectl" if row.managed else ("adopted" if row.exists else "")
-        drift = (
-            "[yellow]" + escape("; ".join(row.drift)) + "[/]" if row.drift else "[green]in sync[/]"
-        )
+        if row.drift:
+            colour = "yellow" if row.exists else "red"
+            drift = f"[{colour}]" + escape("; ".join(row.drift)) + "[/]"
+        else:
+            drift = "[green]in sync[/]"
         table.add_row(row.resource, escape(row.name), exists, managed, drift)
     ui.show(table)
-    verdict = (
-        "[green]in sync with the config[/]"
-        if in_sync
-        else "[yellow]missing or drifted: run `pipectl up` to converge[/]"
+    if in_sync:
+        ui.info("\n[green]in sync with the config[/]")
+        return
+    missing = sum(1 for r in rows if not r.exists)
+    drifted = sum(1 for r in rows if r.exists and r.drift)
+    counts = ", ".join(
+        f"{n} {word}" for n, word in ((missing, "missing"), (drifted, "drifted")) if n
     )
-    ui.info("\n" + verdict)
+    ui.info(f"\n[yellow]{counts}[/]: run `pipectl up` to converge")
