@@ -35,14 +35,24 @@ PLAN_WORDS = {
 }
 
 
+def width(stream: Any) -> int | None:
+    """The terminal's width; 120 columns when captured (CI logs), where rich would assume 80 and
+    fold every ARN in the tables."""
+    return None if stream.isatty() else 120
+
+
 class UI:
     """One per command run. Messages go to stderr, documents to stdout."""
 
     def __init__(self, json_mode: bool = False, verbose: bool = False) -> None:
         self.json_mode = json_mode
         self.verbose = verbose
-        self.err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
-        self.out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+        self.err = Console(
+            file=sys.stderr, highlight=False, soft_wrap=True, width=width(sys.stderr)
+        )
+        self.out = Console(
+            file=sys.stdout, highlight=False, soft_wrap=True, width=width(sys.stdout)
+        )
         self._lock = threading.Lock()
 
     # messages -------------------------------------------------------------------------------
