@@ -158,7 +158,7 @@ def apply(ctx: Context, state: FunctionState, change: Change, package: Package) 
             lambda: lam.update_function_code(FunctionName=state.name, ZipFile=package.zip_bytes),
         )
     if "invoke_config" in change.ops:
-        put_invoke_config(ctx, lam)
+        put_invoke_config(ctx, lam, replace_existing=state.invoke_config is not None)
     return change
 
 
@@ -244,9 +244,14 @@ def is_ready(response: dict[str, Any]) -> bool:
     )
 
 
-def put_invoke_config(ctx: Context, lam: Any) -> None:
+def put_invoke_config(ctx: Context, lam: Any, replace_existing: bool = False) -> None:
     """Retries and event age for S3's async invocations; the on-failure queue may need the new
-    role's permission to propagate first, which AWS reports as InvalidParameterValueException."""
+    role's permission to propagate first, which AWS reports as InvalidParameterValueException.
+
+    An existing config is deleted first: AWS's Put replaces it anyway, but moto 5.2 (and so the
+    embedded emulator) appends and keeps answering with the first one, so a change never shows."""
+    if replace_existing:
+        lam.delete_function_event_invoke_config(FunctionName=ctx.spec.function.name)
     call = lambda: lam.put_function_event_invoke_config(  # noqa: E731
         FunctionName=ctx.spec.function.name, **wanted_invoke_config(ctx)
     )

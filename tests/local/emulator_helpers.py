@@ -28,10 +28,11 @@ def free_port() -> int:
 
 
 def make_zip(files: dict[str, str]) -> bytes:
+    """A zip with fixed timestamps: the same files always give the same bytes (and CodeSha256)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files.items():
-            archive.writestr(name, text)
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
 
 

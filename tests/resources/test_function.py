@@ -155,3 +155,17 @@ def test_deterministic_zip(package):
     assert again.zip_bytes == package.zip_bytes
     names = zipfile.ZipFile(io.BytesIO(package.zip_bytes)).namelist()
     assert names == ["app.py"]
+
+
+def test_changed_async_settings_are_replaced(make_ctx, lab_role, package, spec_with):
+    ctx, _ = make_ctx()
+    converge(ctx, package)
+    ctx, _ = make_ctx(spec_with(function={"max_retry_attempts": 0, "max_event_age_s": 600}))
+    change = function.plan(ctx, function.read(ctx), package)
+    assert change.ops == ("invoke_config",)
+    assert change.reasons == (
+        "MaximumRetryAttempts 2, want 0",
+        "MaximumEventAgeInSeconds 21600, want 600",
+    )
+    function.apply(ctx, function.read(ctx), change, package)
+    assert function.plan(ctx, function.read(ctx), package).action is Action.UNCHANGED
