@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipectl.resources.role import TRUST_POLICY
+
 BENCH_DIR = Path(__file__).resolve().parent
 AWS_CLI_STEPS = BENCH_DIR / "aws_cli_steps.sh"
 BIN_DIR = Path(sys.executable).parent  # the real scripts, not a version manager's shims
@@ -39,16 +41,7 @@ LAB_ROLE = "LabRole"
 SCENARIOS = ("create-role", LAB_ROLE)  # no role in IAM (pipectl creates one) / LabRole exists
 TARGET_COLD_CALLS = 25
 TARGET_RERUN_READS = 12
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+TRUST = TRUST_POLICY
 
 
 def bench_env(base: dict[str, str] | None = None) -> dict[str, str]:

@@ -9,20 +9,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from pipectl.resources.role import TRUST_POLICY
+
 BUCKET = "serverless-data-input-123456789012-us-east-1"
 FUNCTION = "serverless-data-processor"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 CREATED_ROLE = "pipectl-serverless-data-lambda"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+TRUST = TRUST_POLICY
 
 
 def client(service: str, url: str):

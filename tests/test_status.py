@@ -11,6 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from pipectl.resources.role import TRUST_POLICY
+
 BUCKET = "serverless-data-input-123456789012-us-east-1"
 FUNCTION = "serverless-data-processor"
 TABLE = "ProcessedResults"
@@ -353,16 +355,7 @@ def test_a_config_change_shows_as_drift_too(cli, moto_url, workdir: Path):
 
 
 def test_adopted_resources_are_marked_adopted(cli, moto_url):
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = TRUST_POLICY
     client("iam", moto_url).create_role(
         RoleName="LabRole", AssumeRolePolicyDocument=json.dumps(trust)
     )

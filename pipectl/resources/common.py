@@ -6,6 +6,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from pipectl.aws import error_code
+from pipectl.plan import Action, Change
+
 MANAGED_BY = "managed-by"
 PIPELINE_TAG = "pipectl-pipeline"
 
@@ -31,3 +34,23 @@ def owned(tags: Mapping[str, str] | None, pipeline: str) -> bool:
     """pipectl deletes only what carries both of its tags for this pipeline."""
     tags = tags or {}
     return tags.get(MANAGED_BY) == "pipectl" and tags.get(PIPELINE_TAG) == pipeline
+
+
+def teardown_verdict(
+    kind: str, name: str, exists: bool, tags: Mapping[str, str] | None, pipeline: str
+) -> Change | None:
+    """The answer for a resource `down` must not delete (missing, or not pipectl's), else None."""
+    if not exists:
+        return Change(kind, name, Action.UNCHANGED, ("does not exist",))
+    if not owned(tags, pipeline):
+        return Change(kind, name, Action.KEEP, ("not created by pipectl",))
+    return None
+
+
+def delete_quietly(call: Callable[[], Any], missing_codes: Iterable[str]) -> None:
+    """Run a delete; a resource that is already gone counts as deleted (down is re-runnable)."""
+    try:
+        call()
+    except Exception as exc:
+        if error_code(exc) not in set(missing_codes):
+            raise

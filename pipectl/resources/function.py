@@ -11,7 +11,7 @@ from pipectl.aws import error_code, error_message, translate
 from pipectl.errors import AwsError
 from pipectl.packaging import Package
 from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned, parallel_reads
+from pipectl.resources.common import delete_quietly, parallel_reads, teardown_verdict
 from pipectl.retry import retry
 
 KIND = "function"
@@ -268,18 +268,14 @@ def put_invoke_config(ctx: Context, lam: Any, replace_existing: bool = False) ->
 
 
 def plan_destroy(ctx: Context, state: FunctionState, delete_data: bool) -> Change:
-    if not state.exists:
-        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
-    if not owned(state.tags, ctx.spec.pipeline):
-        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    return Change(KIND, state.name, Action.DELETE, (), ("delete",))
+    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
+    return verdict or Change(KIND, state.name, Action.DELETE, (), ("delete",))
 
 
 def destroy(ctx: Context, state: FunctionState, change: Change) -> Change:
     if "delete" in change.ops:
-        try:
-            ctx.client("lambda").delete_function(FunctionName=state.name)
-        except Exception as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
+        delete_quietly(
+            lambda: ctx.client("lambda").delete_function(FunctionName=state.name),
+            {"ResourceNotFoundException"},
+        )
     return change

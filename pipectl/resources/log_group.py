@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pipectl.aws import error_code, translate
 from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned
+from pipectl.resources.common import delete_quietly, teardown_verdict
 
 KIND = "log_group"
 
@@ -64,18 +64,14 @@ def apply(ctx: Context, state: LogGroupState, change: Change) -> Change:
 
 
 def plan_destroy(ctx: Context, state: LogGroupState, delete_data: bool) -> Change:
-    if not state.exists:
-        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
-    if not owned(state.tags, ctx.spec.pipeline):
-        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    return Change(KIND, state.name, Action.DELETE, (), ("delete",))
+    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
+    return verdict or Change(KIND, state.name, Action.DELETE, (), ("delete",))
 
 
 def destroy(ctx: Context, state: LogGroupState, change: Change) -> Change:
     if "delete" in change.ops:
-        try:
-            ctx.client("logs").delete_log_group(logGroupName=state.name)
-        except Exception as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
+        delete_quietly(
+            lambda: ctx.client("logs").delete_log_group(logGroupName=state.name),
+            {"ResourceNotFoundException"},
+        )
     return change

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pipectl.aws import error_code, translate
 from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned
+from pipectl.resources.common import delete_quietly, teardown_verdict
 
 KIND = "queue"
 MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
@@ -49,18 +49,11 @@ def apply(ctx: Context, state: QueueState, change: Change) -> Change:
 
 
 def plan_destroy(ctx: Context, state: QueueState, delete_data: bool) -> Change:
-    if not state.exists:
-        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
-    if not owned(state.tags, ctx.spec.pipeline):
-        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    return Change(KIND, state.name, Action.DELETE, (), ("delete",))
+    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
+    return verdict or Change(KIND, state.name, Action.DELETE, (), ("delete",))
 
 
 def destroy(ctx: Context, state: QueueState, change: Change) -> Change:
     if "delete" in change.ops:
-        try:
-            ctx.client("sqs").delete_queue(QueueUrl=state.url)
-        except Exception as exc:
-            if error_code(exc) not in MISSING:
-                raise
+        delete_quietly(lambda: ctx.client("sqs").delete_queue(QueueUrl=state.url), MISSING)
     return change

@@ -9,7 +9,7 @@ from typing import Any
 from pipectl.aws import error_code, translate
 from pipectl.errors import AwsError, PipectlError
 from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned, tag_list, tags_dict
+from pipectl.resources.common import delete_quietly, tag_list, tags_dict, teardown_verdict
 
 KIND = "table"
 
@@ -121,10 +121,9 @@ def wait_active(ctx: Context, status: str) -> None:
 
 
 def plan_destroy(ctx: Context, state: TableState, delete_data: bool) -> Change:
-    if not state.exists:
-        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
-    if not owned(state.tags, ctx.spec.pipeline):
-        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
+    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
+    if verdict:
+        return verdict
     if not has_items(ctx, state.name):
         return Change(KIND, state.name, Action.DELETE, ("holds no items",), ("delete",))
     if not delete_data:
@@ -142,9 +141,8 @@ def has_items(ctx: Context, name: str) -> bool:
 
 def destroy(ctx: Context, state: TableState, change: Change) -> Change:
     if "delete" in change.ops:
-        try:
-            ctx.client("dynamodb").delete_table(TableName=state.name)
-        except Exception as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
+        delete_quietly(
+            lambda: ctx.client("dynamodb").delete_table(TableName=state.name),
+            {"ResourceNotFoundException"},
+        )
     return change
