@@ -53,15 +53,20 @@ def up(
             ui.changes_table("plan (dry run: nothing was changed)", plans.values(), planned=True)
         return EXIT_OK
     result = pipeline.up(ctx, observed, package, progress=ui.step)
+    report_run(ui, opts, result)
+    if result.ok and not opts.json:
+        bucket_url = f"s3://{ctx.bucket_name}/"
+        ui.info(f"[green]pipeline is up[/]: upload to {bucket_url} then run `pipectl verify`")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def report_run(ui: UI, opts: GlobalOptions, result: pipeline.RunResult) -> None:
+    """The JSON document, or the summary table followed by any failures."""
     if opts.json:
         ui.document(changes_document(result.ok, result.changes, **failure_fields(result)))
-    else:
-        ui.changes_table("summary", result.changes)
-        report_failures(ui, result)
-        if result.ok:
-            bucket_url = f"s3://{ctx.bucket_name}/"
-            ui.info(f"[green]pipeline is up[/]: upload to {bucket_url} then run `pipectl verify`")
-    return EXIT_OK if result.ok else EXIT_FAILED
+        return
+    ui.changes_table("summary", result.changes)
+    report_failures(ui, result)
 
 
 def failure_fields(result: pipeline.RunResult) -> dict[str, Any]:
@@ -133,11 +138,8 @@ def down(
                 ui.document(changes_document(False, plans.values(), cancelled=True))
             return EXIT_FAILED
     result = pipeline.down(ctx, observed, plans, progress=ui.step)
-    if opts.json:
-        ui.document(changes_document(result.ok, result.changes, **failure_fields(result)))
-    else:
-        ui.changes_table("summary", result.changes)
-        report_failures(ui, result)
+    report_run(ui, opts, result)
+    if not opts.json:
         kept = report_kept(ui, result.changes)
         if result.ok:
             note = " (its data kept)" if kept else ""
