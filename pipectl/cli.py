@@ -28,66 +28,38 @@ local_app = typer.Typer(
 )
 app.add_typer(local_app, name="local")
 
+
+def global_option(
+    name: str, default: Any, kind: Any, *flags: str, **option: Any
+) -> inspect.Parameter:
+    """One of the flags every command takes after its name."""
+    annotation = Annotated[kind, typer.Option(*flags, **option)]
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
 COMMON_PARAMETERS = [
-    inspect.Parameter(
+    global_option(
         "config",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[
-            Path | None,
-            typer.Option(
-                "--config",
-                "-c",
-                envvar="PIPECTL_CONFIG",
-                help="Config file (default ./pipectl.yaml when present).",
-                show_default=False,
-            ),
-        ],
+        None,
+        Path | None,
+        "--config",
+        "-c",
+        envvar="PIPECTL_CONFIG",
+        help="Config file (default ./pipectl.yaml when present).",
+        show_default=False,
     ),
-    inspect.Parameter(
-        "profile",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[
-            str | None, typer.Option(help="AWS profile (else AWS_PROFILE / default).")
-        ],
+    global_option("profile", None, str | None, help="AWS profile (else AWS_PROFILE / default)."),
+    global_option("region", None, str | None, help="AWS region (wins over the config)."),
+    global_option(
+        "endpoint_url", None, str | None, help="AWS-compatible endpoint (else AWS_ENDPOINT_URL)."
     ),
-    inspect.Parameter(
-        "region",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[str | None, typer.Option(help="AWS region (wins over the config).")],
+    global_option(
+        "local", False, bool, "--local", help="Use the embedded emulator (started if needed)."
     ),
-    inspect.Parameter(
-        "endpoint_url",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[
-            str | None, typer.Option(help="AWS-compatible endpoint (else AWS_ENDPOINT_URL).")
-        ],
-    ),
-    inspect.Parameter(
-        "local",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[
-            bool, typer.Option("--local", help="Use the embedded emulator (started if needed).")
-        ],
-    ),
-    inspect.Parameter(
-        "json_output",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[
-            bool, typer.Option("--json", help="Print one JSON document on stdout.")
-        ],
-    ),
-    inspect.Parameter(
-        "verbose",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=False,
-        annotation=Annotated[bool, typer.Option("--verbose", "-v", help="Show each AWS call.")],
-    ),
+    global_option("json_output", False, bool, "--json", help="Print one JSON document on stdout."),
+    global_option("verbose", False, bool, "--verbose", "-v", help="Show each AWS call."),
 ]
 COMMON_NAMES = [p.name for p in COMMON_PARAMETERS]
 
@@ -291,14 +263,16 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep polling for new events until Ctrl-C.")
     ] = False,
-    filter: Annotated[  # named so: command() drops the Option's name (see its signature)
+    filter_pattern: Annotated[
         str | None, typer.Option("--filter", help="A CloudWatch Logs filter pattern.")
     ] = None,
 ) -> int:
     """The function's CloudWatch log events (--json: one JSON object per line)."""
     from pipectl import commands
 
-    return commands.logs(opts, ui, runtime, since=since, follow=follow, filter_pattern=filter)
+    return commands.logs(
+        opts, ui, runtime, since=since, follow=follow, filter_pattern=filter_pattern
+    )
 
 
 @command(local_app, "start")
