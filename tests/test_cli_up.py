@@ -213,3 +213,29 @@ def test_plain_http_endpoint_gets_no_tls_policy_so_uploads_work(cli, moto_url):
     s3.put_object(Bucket=BUCKET, Key="incoming/a b.txt", Body=b"hello")
     with pytest.raises(Exception, match="NoSuchBucketPolicy"):
         s3.get_bucket_policy(Bucket=BUCKET)
+
+
+def test_on_failure_queue_is_created_and_wired(cli, moto_url, workdir):
+    (workdir / "pipectl.yaml").write_text(
+        "function:\n  on_failure_queue: true\n  max_retry_attempts: 1\n  max_event_age_s: 3600\n"
+    )
+    result, doc = up(cli, moto_url)
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)["queue"] == "create"
+    sqs = client("sqs", moto_url)
+    url = sqs.get_queue_url(QueueName="serverless-data-processor-failures")["QueueUrl"]
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"]["managed-by"] == "pipectl"
+    config = client("lambda", moto_url).get_function_event_invoke_config(
+        FunctionName="serverless-data-processor"
+    )
+    assert config["MaximumRetryAttempts"] == 1
+    assert config["MaximumEventAgeInSeconds"] == 3600
+    queue_arn = "arn:aws:sqs:us-east-1:123456789012:serverless-data-processor-failures"
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+    policy = client("iam", moto_url).get_role_policy(
+        RoleName="pipectl-serverless-data-lambda", PolicyName="pipectl-serverless-data"
+    )["PolicyDocument"]
+    [send] = [s for s in policy["Statement"] if s["Action"] == ["sqs:SendMessage"]]
+    assert send["Resource"] == queue_arn
+    result, doc = up(cli, moto_url)
+    assert set(actions(doc).values()) == {"unchanged"}, doc
