@@ -61,6 +61,9 @@ FLAG_CASES = {
     "missing config file": (["up", "--config", "/nonexistent.yaml"], "does not exist"),
     "unknown flag": (["up", "--colour"], "--colour"),
     "down without tty or yes": (["down", "--endpoint-url", "http://127.0.0.1:1"], None),
+    "malformed since": (["logs", "--since", "yesterday"], "--since"),
+    "zero verify timeout": (["verify", "--timeout", "0"], "--timeout"),
+    "local with endpoint on logs": (["logs", "--local", "--endpoint-url", "http://x:1"], "--local"),
 }
 
 
