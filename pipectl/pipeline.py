@@ -121,18 +121,13 @@ def connect(
 def observe(
     ctx: Context, role_state: Any, with_tags: bool = False, all_kinds: bool = False
 ) -> Observed:
-    """Read every resource side by side. The notification is read only once the bucket is known to
-    exist, and the queue only when configured (or for teardown)."""
-
-    def bucket_and_trigger() -> dict[str, Any]:
-        bucket_state = bucket.read(ctx, with_tags)
-        return {
-            "bucket": bucket_state,
-            "trigger": trigger.read(ctx, bucket_exists=bucket_state.exists),
-        }
-
+    """Read every resource side by side: the notification does not wait for the bucket (a
+    missing bucket answers NoSuchBucket), and a created role's policy is read here too. The queue
+    is read only when configured (or for teardown)."""
     readers: dict[str, Callable[[], Any]] = {
-        "bucket+trigger": bucket_and_trigger,
+        "role": lambda: role.read_details(ctx, role_state, with_tags),
+        "bucket": lambda: bucket.read(ctx, with_tags),
+        "trigger": lambda: trigger.read(ctx),
         "table": lambda: table.read(ctx, with_tags),
         "log_group": lambda: log_group.read(ctx, with_tags),
         "function": lambda: function.read(ctx, with_tags),
@@ -141,7 +136,7 @@ def observe(
     if ctx.spec.function.on_failure_queue or all_kinds:
         readers["queue"] = lambda: queue.read(ctx, with_tags)
     values = parallel_reads(readers)
-    states = {"role": role_state, **values.pop("bucket+trigger"), **values}
+    states = dict(values)
     if "queue" not in states:
         states["queue"] = queue.QueueState(ctx.spec.queue_name, exists=False)
     return Observed(states)

@@ -4,7 +4,7 @@ given) or a least-privilege role pipectl creates."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -12,7 +12,7 @@ from pipectl.aws import error_code, translate
 from pipectl.config import LAB_ROLES
 from pipectl.errors import AwsError, UsageError
 from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned, tag_list, tags_dict
+from pipectl.resources.common import owned, parallel_reads, tag_list, tags_dict
 
 KIND = "role"
 TRUST_POLICY = {
@@ -36,6 +36,7 @@ class RoleState:
     trust_policy: dict[str, Any] | None = None
     inline_policy: dict[str, Any] | None = None
     tags: dict[str, str] | None = None
+    details_read: bool = True  # False until read_details has read the inline policy
 
     @property
     def account_id(self) -> str:
@@ -48,6 +49,7 @@ def policy_name(ctx: Context) -> str:
 
 def read(ctx: Context, with_tags: bool = False, missing_ok: bool = False) -> RoleState:
     """Find the role the function will use. Needs no account id: this read supplies it.
+    (`with_tags` is for the common read signature: a created role's tags come from read_details.)
 
     A configured existing role that is missing is an error for `up`; `status` and `down` pass
     `missing_ok` and get a missing adopted role instead (nothing of pipectl's to report or remove).
@@ -65,7 +67,7 @@ def read(ctx: Context, with_tags: bool = False, missing_ok: bool = False) -> Rol
             )
         return adopted(role)
     if mode == "create":
-        return read_created(ctx, iam, get_role(iam, ctx.spec.created_role_name), with_tags)
+        return read_created(ctx, get_role(iam, ctx.spec.created_role_name))
     candidates = (name,) if name else LAB_ROLES
     roles = find_roles(iam, (*candidates, ctx.spec.created_role_name))
     for candidate in candidates:
@@ -73,7 +75,7 @@ def read(ctx: Context, with_tags: bool = False, missing_ok: bool = False) -> Rol
             return adopted(roles[candidate])
     if name:
         return RoleState(name, exists=False)
-    return read_created(ctx, iam, roles.get(ctx.spec.created_role_name), with_tags)
+    return read_created(ctx, roles.get(ctx.spec.created_role_name))
 
 
 def adopted(role: dict[str, Any]) -> RoleState:
@@ -112,7 +114,9 @@ def find_roles(iam: Any, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def read_created(ctx: Context, iam: Any, role: dict[str, Any] | None, with_tags: bool) -> RoleState:
+def read_created(ctx: Context, role: dict[str, Any] | None) -> RoleState:
+    """The role pipectl creates, as ListRoles/GetRole describe it. Its inline policy (and tags,
+    which ListRoles leaves out) come from `read_details`, run beside the other resources' reads."""
     name = ctx.spec.created_role_name
     if role is None:
         return RoleState(name, exists=False)
@@ -120,11 +124,18 @@ def read_created(ctx: Context, iam: Any, role: dict[str, Any] | None, with_tags:
     if isinstance(trust, str):
         trust = json.loads(unquote(trust))
     tags = tags_dict(role["Tags"]) if "Tags" in role else None
-    if with_tags and tags is None:
-        tags = tags_dict(iam.list_role_tags(RoleName=name).get("Tags", []))
-    return RoleState(
-        name, True, role["Arn"], False, trust, read_inline_policy(ctx, iam, name), tags
-    )
+    return RoleState(name, True, role["Arn"], False, trust, None, tags, details_read=False)
+
+
+def read_details(ctx: Context, state: RoleState, with_tags: bool = False) -> RoleState:
+    """Complete a created role's state: its inline policy, and its tags when asked for."""
+    if not state.exists or state.adopted or state.details_read:
+        return state
+    iam = ctx.client("iam")
+    readers = {"inline_policy": lambda: read_inline_policy(ctx, iam, state.name)}
+    if with_tags and state.tags is None:
+        readers["tags"] = lambda: tags_dict(iam.list_role_tags(RoleName=state.name).get("Tags", []))
+    return replace(state, details_read=True, **parallel_reads(readers))
 
 
 def read_inline_policy(ctx: Context, iam: Any, role_name: str) -> dict[str, Any] | None:
@@ -169,6 +180,7 @@ def least_privilege_policy(ctx: Context) -> dict[str, Any]:
 
 
 def plan(ctx: Context, state: RoleState) -> Change:
+    state = read_details(ctx, state)  # a no-op when observe already read them
     if state.adopted:
         return Change(KIND, state.name, Action.UNCHANGED, ("existing role, used as is",))
     if not state.exists:

@@ -32,10 +32,8 @@ class TriggerState:
     bucket_exists: bool = True
 
 
-def read(ctx: Context, with_tags: bool = False, bucket_exists: bool = True) -> TriggerState:
+def read(ctx: Context, with_tags: bool = False) -> TriggerState:
     trigger_id = ctx.notification_id
-    if not bucket_exists:
-        return TriggerState(trigger_id, exists=False, bucket_exists=False)
     try:
         response = ctx.client("s3").get_bucket_notification_configuration(Bucket=ctx.bucket_name)
     except Exception as exc:

@@ -10,6 +10,7 @@ import pytest
 from pipectl.aws import Aws, Target
 from pipectl.config import Spec
 from pipectl.pipeline import Timing, connect
+from pipectl.resources import role
 
 
 @pytest.fixture
@@ -27,7 +28,8 @@ def make_ctx(mocked, faults, fake_clock):
     def make(spec: Spec | None = None, region: str = "us-east-1"):
         aws = Aws(Target(region=region), hooks=[faults.hook])
         timing = Timing(sleep=fake_clock.sleep, clock=fake_clock.clock)
-        return connect(aws, spec or Spec(), region, timing)
+        ctx, role_state = connect(aws, spec or Spec(), region, timing)
+        return ctx, role.read_details(ctx, role_state)
 
     return make
 
