@@ -306,5 +306,5 @@ def logs(
             on_missing=lambda: ui.info(no_logs + "; waiting for it"),
         )
     except KeyboardInterrupt:
-        pass
+        return EXIT_OK  # Ctrl-C is how --follow is meant to end
     return EXIT_OK
