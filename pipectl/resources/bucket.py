@@ -11,7 +11,7 @@ from typing import Any
 from pipectl.aws import error_code, http_status, translate
 from pipectl.errors import AwsError
 from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned, parallel_reads, tag_list, tags_dict
+from pipectl.resources.common import owned, parallel_reads, tag_list, tags_dict, unless_missing
 
 KIND = "bucket"
 TLS_SID = "pipectl-deny-insecure-transport"
@@ -62,52 +62,43 @@ def read(ctx: Context, with_tags: bool = False) -> BucketState:
 
 
 def read_public_access_block(s3: Any, name: str) -> dict[str, bool] | None:
-    try:
-        return s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
-    except Exception as exc:
-        if error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
-            return None
-        raise
+    response = unless_missing(
+        lambda: s3.get_public_access_block(Bucket=name),
+        {"NoSuchPublicAccessBlockConfiguration"},
+        {},
+    )
+    return response.get("PublicAccessBlockConfiguration")
 
 
 def read_ownership(s3: Any, name: str) -> str | None:
-    try:
-        rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
-    except Exception as exc:
-        if error_code(exc) == "OwnershipControlsNotFoundError":
-            return None
-        raise
+    response = unless_missing(
+        lambda: s3.get_bucket_ownership_controls(Bucket=name),
+        {"OwnershipControlsNotFoundError"},
+        {},
+    )
+    rules = response.get("OwnershipControls", {}).get("Rules", [])
     return rules[0]["ObjectOwnership"] if rules else None
 
 
 def read_encryption(s3: Any, name: str) -> str | None:
-    try:
-        config = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
-    except Exception as exc:
-        if error_code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
-            return None
-        raise
-    rules = config.get("Rules", [])
+    response = unless_missing(
+        lambda: s3.get_bucket_encryption(Bucket=name),
+        {"ServerSideEncryptionConfigurationNotFoundError"},
+        {},
+    )
+    rules = response.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
     return default.get("SSEAlgorithm")
 
 
 def read_policy(s3: Any, name: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
-    except Exception as exc:
-        if error_code(exc) == "NoSuchBucketPolicy":
-            return None
-        raise
+    response = unless_missing(lambda: s3.get_bucket_policy(Bucket=name), {"NoSuchBucketPolicy"}, {})
+    return json.loads(response["Policy"]) if "Policy" in response else None
 
 
 def read_tags(s3: Any, name: str) -> dict[str, str]:
-    try:
-        return tags_dict(s3.get_bucket_tagging(Bucket=name).get("TagSet", []))
-    except Exception as exc:
-        if error_code(exc) == "NoSuchTagSet":
-            return {}
-        raise
+    response = unless_missing(lambda: s3.get_bucket_tagging(Bucket=name), {"NoSuchTagSet"}, {})
+    return tags_dict(response.get("TagSet", []))
 
 
 def tls_statement(ctx: Context) -> dict[str, Any]:

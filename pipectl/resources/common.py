@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from pipectl.aws import error_code
 from pipectl.plan import Action, Change
 
 MANAGED_BY = "managed-by"
 PIPELINE_TAG = "pipectl-pipeline"
+T = TypeVar("T")
 
 
 def parallel_reads(readers: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -47,10 +48,16 @@ def teardown_verdict(
     return None
 
 
-def delete_quietly(call: Callable[[], Any], missing_codes: Iterable[str]) -> None:
-    """Run a delete; a resource that is already gone counts as deleted (down is re-runnable)."""
+def unless_missing(call: Callable[[], T], missing_codes: Iterable[str], default: T) -> T:
+    """Run `call`; an error whose code says "not there" gives `default` instead."""
     try:
-        call()
+        return call()
     except Exception as exc:
         if error_code(exc) not in set(missing_codes):
             raise
+        return default
+
+
+def delete_quietly(call: Callable[[], Any], missing_codes: Iterable[str]) -> None:
+    """Run a delete; a resource that is already gone counts as deleted (down is re-runnable)."""
+    unless_missing(call, missing_codes, None)

@@ -19,7 +19,6 @@ class PermissionState:
     sid: str
     exists: bool
     statement: dict[str, Any] | None = None
-    function_exists: bool = True
 
 
 def read(ctx: Context, with_tags: bool = False) -> PermissionState:

@@ -22,7 +22,6 @@ class TableState:
     billing_mode: str = ""
     status: str = ""
     arn: str = ""
-    item_count: int = 0
     tags: dict[str, str] | None = None
 
 
@@ -49,7 +48,6 @@ def read(ctx: Context, with_tags: bool = False) -> TableState:
         billing,
         table.get("TableStatus", ""),
         table["TableArn"],
-        table.get("ItemCount", 0),
         tags,
     )
 
