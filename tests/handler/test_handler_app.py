@@ -102,13 +102,10 @@ def create_table(pk: str = "file_name") -> None:
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials, no custom endpoint (moto only intercepts AWS URLs)."""
-    for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "PARTITION_KEY"):
+    """The handler's own variables; credentials, region and the removal of AWS_ENDPOINT_URL
+    come from tests/conftest.py (moto only intercepts AWS URLs)."""
+    for var in ("AWS_ENDPOINT_URL_DYNAMODB", "PARTITION_KEY"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("TABLE_NAME", TABLE)
 
 
