@@ -1,15 +1,21 @@
 """Configuration: the YAML schema, loading, validation and defaults, resolved into a Spec.
 
+The schema is declared once, as frozen pydantic dataclasses: each field's type, default and rule
+live on the field. pydantic (which Typer already imports for option conversion) does the checking;
+`config_error` turns its first complaint into pipectl's one-line "key: problem" + "fix: ..." form.
 Everything here runs before the first AWS call, so bad input costs the user nothing but a message.
 """
 
-from __future__ import annotations
-
+import dataclasses
 import os
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, StrictInt, StrictStr
+from pydantic import ValidationError as _ValidationError
+from pydantic.dataclasses import dataclass
 
 from pipectl.errors import UsageError
 from pipectl.names import (
@@ -24,33 +30,10 @@ from pipectl.names import (
 DEFAULT_CONFIG_FILE = "pipectl.yaml"
 DEFAULT_REGION = "us-east-1"
 LAB_ROLES = ("LabRole", "VocLabsRole", "AWSAcademyRole")
-ROLE_MODES = ("auto", "existing", "create")
 RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                  2192, 2557, 2922, 3288, 3653)  # fmt: skip
 S3_OBJECT_CREATED_EVENTS = (
     "s3:ObjectCreated:*",
     "s3:ObjectCreated:Put",
@@ -86,56 +69,140 @@ SECRET_KEYS = {
 ACCESS_KEY_PATTERN = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 
 
-@dataclass(frozen=True)
+# Field rules: each returns None when the value is fine, else a phrase completing "`key` ...". ---
+
+
+def rule(check: Callable[[Any], str | None]) -> AfterValidator:
+    """A pydantic validator from one of pipectl's checks (names.py and the ones below)."""
+
+    def validate(value: Any) -> Any:
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validate)
+
+
+def in_range(low: int, high: int, unit: str = "") -> AfterValidator:
+    suffix = f" {unit}" if unit else ""
+    return rule(
+        lambda value: (
+            None
+            if low <= value <= high
+            else f"is {value}; must be between {low} and {high}{suffix}"
+        )
+    )
+
+
+def one_of(choices: tuple[Any, ...]) -> AfterValidator:
+    shown = ", ".join(str(c) for c in choices)
+    return rule(lambda value: None if value in choices else f"is {value!r}; allowed: {shown}")
+
+
+def check_region(region: str | None) -> str | None:
+    if region is None or REGION_PATTERN.match(region):
+        return None
+    return f"{region!r} is not an AWS region name (e.g. us-east-1, eu-west-2)"
+
+
+def check_events(events: tuple[str, ...]) -> str | None:
+    if not events:
+        return "is empty; list at least one event, e.g. s3:ObjectCreated:*"
+    for event in events:
+        if event not in S3_EVENTS:
+            return f"has unknown event {event!r}; use e.g. s3:ObjectCreated:*"
+    return None
+
+
+def check_filter(value: str) -> str | None:
+    if len(value.encode("utf-8")) > 1024:
+        return "is longer than 1024 bytes (the S3 object key limit)"
+    return None
+
+
+def check_attribute_name(name: str) -> str | None:
+    if 1 <= len(name.encode("utf-8")) <= 255:
+        return None
+    return "must be 1 to 255 bytes long (DynamoDB key attribute name)"
+
+
+def none_as(default: Any) -> BeforeValidator:
+    """`key: null` (or an empty section) in YAML means the default."""
+    return BeforeValidator(lambda value: default if value is None else value)
+
+
+def list_as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def optional(check: Callable[[str], str | None]) -> AfterValidator:
+    """A rule for a field that may be null (null is always fine)."""
+    return rule(lambda value: None if value is None else check(value))
+
+
+# The schema ---------------------------------------------------------------------------------
+
+SCHEMA_CONFIG = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(config=SCHEMA_CONFIG)
 class BucketSpec:
-    name: str | None = None
-    versioning: bool = False
-    enforce_tls: bool = True
+    name: Annotated[StrictStr | None, optional(check_bucket_name)] = None  # default: per account
+    versioning: StrictBool = False
+    enforce_tls: StrictBool = True
 
 
-@dataclass(frozen=True)
+@dataclass(config=SCHEMA_CONFIG)
 class TableSpec:
-    name: str = "ProcessedResults"
-    partition_key: str = "file_name"
+    name: Annotated[StrictStr, rule(check_table_name)] = "ProcessedResults"
+    partition_key: Annotated[StrictStr, rule(check_attribute_name)] = "file_name"
 
 
-@dataclass(frozen=True)
+@dataclass(config=SCHEMA_CONFIG)
 class FunctionSpec:
-    name: str = "serverless-data-processor"
-    runtime: str = "python3.12"
-    memory_mb: int = 128
-    timeout_s: int = 30
-    log_retention_days: int = 14
-    source: str | None = None  # a folder holding app.py; default: the handler bundled with pipectl
-    max_retry_attempts: int = 2
-    max_event_age_s: int = 21600
-    on_failure_queue: bool = False
+    name: Annotated[StrictStr, rule(check_function_name)] = "serverless-data-processor"
+    runtime: Annotated[StrictStr, one_of(RUNTIMES)] = "python3.12"
+    memory_mb: Annotated[StrictInt, in_range(128, 10240, "MB")] = 128
+    timeout_s: Annotated[StrictInt, in_range(1, 900, "seconds")] = 30
+    log_retention_days: Annotated[StrictInt, one_of(RETENTION_DAYS)] = 14
+    source: StrictStr | None = None  # a folder holding app.py; default: the bundled handler
+    max_retry_attempts: Annotated[StrictInt, in_range(0, 2)] = 2
+    max_event_age_s: Annotated[StrictInt, in_range(60, 21600, "s")] = 21600
+    on_failure_queue: StrictBool = False
 
 
-@dataclass(frozen=True)
+@dataclass(config=SCHEMA_CONFIG)
 class RoleSpec:
-    mode: str = "auto"
-    name: str | None = None
+    mode: Annotated[StrictStr, one_of(("auto", "existing", "create"))] = "auto"
+    name: Annotated[StrictStr | None, optional(check_role_name)] = None
 
 
-@dataclass(frozen=True)
+@dataclass(config=SCHEMA_CONFIG)
 class TriggerSpec:
-    events: tuple[str, ...] = ("s3:ObjectCreated:*",)
-    prefix: str = ""
-    suffix: str = ""
+    events: Annotated[tuple[StrictStr, ...], BeforeValidator(list_as_tuple), rule(check_events)] = (
+        "s3:ObjectCreated:*",
+    )
+    prefix: Annotated[StrictStr, none_as(""), rule(check_filter)] = ""
+    suffix: Annotated[StrictStr, none_as(""), rule(check_filter)] = ""
 
 
-@dataclass(frozen=True)
+def section(cls: type) -> Any:
+    """A section of the file; `section: null` (or no keys) means all its defaults."""
+    return Annotated[cls, none_as({})]
+
+
+@dataclass(config=SCHEMA_CONFIG)
 class Spec:
-    """The desired pipeline. Names that depend on the account are filled by `with_account`."""
+    """The desired pipeline. The bucket's default name needs the account: `with_bucket_name`."""
 
-    pipeline: str = "serverless-data"
-    region: str | None = None
-    bucket: BucketSpec = BucketSpec()
-    table: TableSpec = TableSpec()
-    function: FunctionSpec = FunctionSpec()
-    role: RoleSpec = RoleSpec()
-    trigger: TriggerSpec = TriggerSpec()
+    pipeline: Annotated[StrictStr, rule(check_pipeline_name)] = "serverless-data"
+    region: Annotated[StrictStr | None, rule(check_region)] = None
+    bucket: section(BucketSpec) = BucketSpec()
+    table: section(TableSpec) = TableSpec()
+    function: section(FunctionSpec) = FunctionSpec()
+    role: section(RoleSpec) = RoleSpec()
+    trigger: section(TriggerSpec) = TriggerSpec()
 
     @property
     def created_role_name(self) -> str:
@@ -155,36 +222,22 @@ class Spec:
     def default_bucket_name(self, account_id: str, region: str) -> str:
         return f"serverless-data-input-{account_id}-{region}"
 
-    def with_bucket_name(self, name: str) -> Spec:
-        return replace(self, bucket=replace(self.bucket, name=name))
+    def with_bucket_name(self, name: str) -> "Spec":
+        return dataclasses.replace(self, bucket=dataclasses.replace(self.bucket, name=name))
 
 
-SCHEMA: dict[str, Any] = {
-    "pipeline": str,
-    "region": (str, type(None)),
-    "bucket": {"name": (str, type(None)), "versioning": bool, "enforce_tls": bool},
-    "table": {"name": str, "partition_key": str},
-    "function": {
-        "name": str,
-        "runtime": str,
-        "memory_mb": int,
-        "timeout_s": int,
-        "log_retention_days": int,
-        "source": (str, type(None)),
-        "max_retry_attempts": int,
-        "max_event_age_s": int,
-        "on_failure_queue": bool,
-    },
-    "role": {"mode": str, "name": (str, type(None))},
-    "trigger": {"events": list, "prefix": (str, type(None)), "suffix": (str, type(None))},
-}
-SECTIONS = {
-    "bucket": BucketSpec,
-    "table": TableSpec,
-    "function": FunctionSpec,
-    "role": RoleSpec,
-    "trigger": TriggerSpec,
-}
+def cross_field_problems(spec: Spec) -> list[tuple[str, str | None]]:
+    """Rules that span fields: (key, problem or None)."""
+    checks: list[tuple[str, str | None]] = []
+    if spec.role.mode == "existing" and not spec.role.name:
+        checks.append(("role.name", "is required when role.mode is existing"))
+    if spec.function.on_failure_queue:
+        checks.append(("function.name", check_queue_name(spec.queue_name)))
+    checks.append(("pipeline", check_role_name(spec.created_role_name)))
+    return checks
+
+
+# Loading ------------------------------------------------------------------------------------
 
 
 def find_config_file(explicit: str | None) -> Path | None:
@@ -239,32 +292,18 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def parse_spec(data: dict[str, Any], source: str = "config") -> Spec:
-    """Validate a config mapping against SCHEMA and the services' naming rules."""
+    """Validate a config mapping against the schema and the services' naming rules."""
+    from pydantic import TypeAdapter
+
     reject_secrets(data, source)
-    check_shape(data, SCHEMA, "", source)
-    sections = {
-        key: SECTIONS[key](**normalise_section(key, data[key] or {}))
-        for key in SECTIONS
-        if key in data
-    }
-    spec = Spec(
-        pipeline=data.get("pipeline", Spec.pipeline),
-        region=data.get("region"),
-        **sections,
-    )
-    check_values(spec, source)
+    try:
+        spec = TypeAdapter(Spec).validate_python(data)
+    except _ValidationError as exc:
+        raise config_error(exc, source) from None
+    for key, problem in cross_field_problems(spec):
+        if problem:
+            raise UsageError(f"{source}: `{key}` {problem}", f"fix `{key}` in {source}")
     return spec
-
-
-def normalise_section(key: str, values: dict[str, Any]) -> dict[str, Any]:
-    if key == "trigger":
-        values = dict(values)
-        if "events" in values:
-            values["events"] = tuple(values["events"])
-        for field in ("prefix", "suffix"):
-            if values.get(field) is None and field in values:
-                values[field] = ""
-    return values
 
 
 def reject_secrets(data: Any, source: str, path: str = "") -> None:
@@ -285,124 +324,77 @@ def reject_secrets(data: Any, source: str, path: str = "") -> None:
         raise UsageError(f"{source}: `{path}` contains an AWS access key id", hint)
 
 
-def check_shape(data: dict[str, Any], schema: dict[str, Any], prefix: str, source: str) -> None:
-    for key, value in data.items():
-        here = f"{prefix}{key}"
-        if key not in schema:
-            known = ", ".join(sorted(schema))
-            raise UsageError(f"{source}: unknown key `{here}`", f"known keys here: {known}")
-        expected = schema[key]
-        if isinstance(expected, dict):
-            if value is None:
-                continue
-            if not isinstance(value, dict):
-                raise UsageError(
-                    f"{source}: `{here}` must be a mapping, got {describe(value)}",
-                    f"write `{key}:` followed by indented keys",
-                )
-            check_shape(value, expected, f"{here}.", source)
-        elif not is_instance(value, expected):
-            raise UsageError(
-                f"{source}: `{here}` must be {type_name(expected)}, got {describe(value)}",
-                "see config.example.yaml",
-            )
+# pydantic's complaint -> pipectl's message --------------------------------------------------
+
+TYPE_WORDS = {str: "a string", int: "a whole number", bool: "true or false", tuple: "a list"}
 
 
-def is_instance(value: Any, expected: type | tuple[type, ...]) -> bool:
-    types = expected if isinstance(expected, tuple) else (expected,)
-    if isinstance(value, bool) and bool not in types:
-        return False  # YAML `yes` must not pass as a number
-    return isinstance(value, types)
+def config_error(exc: _ValidationError, source: str) -> UsageError:
+    """The first problem pydantic found, as `source: `key` problem` and a fix."""
+    error = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in error["loc"]]
+    key = key_path(loc)
+    kind, value = error["type"], error.get("input")
+    if kind in {"unexpected_keyword_argument", "extra_forbidden"}:
+        known = ", ".join(sorted(field_names(loc[:-1])))
+        return UsageError(f"{source}: unknown key `{key}`", f"known keys here: {known}")
+    if kind == "value_error":
+        problem = str(error.get("ctx", {}).get("error", error["msg"]))
+        return UsageError(f"{source}: `{key}` {problem}", f"fix `{key}` in {source}")
+    if kind in {"dataclass_type", "dataclass_exact_type"}:
+        return UsageError(
+            f"{source}: `{key}` must be a mapping, got {describe(value)}",
+            f"write `{loc[-1]}:` followed by indented keys",
+        )
+    return UsageError(
+        f"{source}: `{key}` must be {expected_type(loc)}, got {describe(value)}",
+        "see config.example.yaml",
+    )
 
 
-def type_name(expected: type | tuple[type, ...]) -> str:
-    types = expected if isinstance(expected, tuple) else (expected,)
-    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
-    parts = [names.get(t, "null") for t in types if t is not type(None)]
-    suffix = " or null" if type(None) in types else ""
-    return " or ".join(parts) + suffix
+def key_path(loc: list[str]) -> str:
+    """("trigger", "events", "0") -> trigger.events[0]"""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text
+
+
+def field_type(loc: list[str]) -> Any:
+    """The annotation of the field at `loc` (Spec itself for an empty loc)."""
+    current: Any = Spec
+    for part in loc:
+        if part.isdigit():  # an item of a tuple field
+            current = next(iter(get_args(strip_annotated(current))), Any)
+            continue
+        fields = {f.name: f for f in dataclasses.fields(strip_annotated(current))}
+        current = fields[part].type
+    return current
+
+
+def strip_annotated(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def field_names(loc: list[str]) -> list[str]:
+    return [f.name for f in dataclasses.fields(strip_annotated(field_type(loc)))]
+
+
+def expected_type(loc: list[str]) -> str:
+    annotation = strip_annotated(field_type(loc))
+    options = get_args(annotation) if get_origin(annotation) not in {None, tuple} else ()
+    members = [strip_annotated(o) for o in options] or [annotation]
+    nullable = type(None) in members
+    words = [TYPE_WORDS.get(get_origin(m) or m, "a value") for m in members if m is not type(None)]
+    return " or ".join(words) + (" or null" if nullable else "")
 
 
 def describe(value: Any) -> str:
     if value is None:
         return "null"
     return f"{type(value).__name__} {value!r}"
-
-
-def check_values(spec: Spec, source: str) -> None:
-    """Each service's naming rules and value ranges, with the key's path in the message."""
-    checks = [
-        ("pipeline", check_pipeline_name(spec.pipeline)),
-        ("table.name", check_table_name(spec.table.name)),
-        ("table.partition_key", check_attribute_name(spec.table.partition_key)),
-        ("function.name", check_function_name(spec.function.name)),
-        ("region", check_region(spec.region)),
-        ("role.mode", check_choice(spec.role.mode, ROLE_MODES)),
-        ("function.runtime", check_choice(spec.function.runtime, RUNTIMES)),
-        ("function.memory_mb", check_range(spec.function.memory_mb, 128, 10240, "MB")),
-        ("function.timeout_s", check_range(spec.function.timeout_s, 1, 900, "seconds")),
-        (
-            "function.log_retention_days",
-            check_choice(spec.function.log_retention_days, RETENTION_DAYS),
-        ),
-        ("function.max_retry_attempts", check_range(spec.function.max_retry_attempts, 0, 2, "")),
-        ("function.max_event_age_s", check_range(spec.function.max_event_age_s, 60, 21600, "s")),
-        ("trigger.events", check_events(spec.trigger.events)),
-        ("trigger.prefix", check_filter(spec.trigger.prefix)),
-        ("trigger.suffix", check_filter(spec.trigger.suffix)),
-    ]
-    if spec.bucket.name is not None:
-        checks.append(("bucket.name", check_bucket_name(spec.bucket.name)))
-    if spec.role.name is not None:
-        checks.append(("role.name", check_role_name(spec.role.name)))
-    if spec.role.mode == "existing" and not spec.role.name:
-        checks.append(("role.name", "is required when role.mode is existing"))
-    if spec.function.on_failure_queue:
-        checks.append(("function.name", check_queue_name(spec.queue_name)))
-    checks.append(("pipeline", check_role_name(spec.created_role_name)))
-    for key, problem in checks:
-        if problem:
-            raise UsageError(f"{source}: `{key}` {problem}", f"fix `{key}` in {source}")
-
-
-def check_region(region: str | None) -> str | None:
-    if region is None or REGION_PATTERN.match(region):
-        return None
-    return f"{region!r} is not an AWS region name (e.g. us-east-1, eu-west-2)"
-
-
-def check_choice(value: Any, choices: tuple[Any, ...]) -> str | None:
-    if value in choices:
-        return None
-    shown = ", ".join(str(c) for c in choices)
-    return f"is {value!r}; allowed: {shown}"
-
-
-def check_range(value: int, low: int, high: int, unit: str) -> str | None:
-    if low <= value <= high:
-        return None
-    return f"is {value}; must be between {low} and {high}{' ' + unit if unit else ''}"
-
-
-def check_events(events: tuple[Any, ...]) -> str | None:
-    if not events:
-        return "is empty; list at least one event, e.g. s3:ObjectCreated:*"
-    for event in events:
-        if event not in S3_EVENTS:
-            return f"has unknown event {event!r}; use e.g. s3:ObjectCreated:*"
-    return None
-
-
-def check_filter(value: str) -> str | None:
-    if len(value.encode("utf-8")) > 1024:
-        return "is longer than 1024 bytes (the S3 object key limit)"
-    return None
-
-
-def check_attribute_name(name: str) -> str | None:
-    if 1 <= len(name.encode("utf-8")) <= 255:
-        return None
-    return "must be 1 to 255 bytes long (DynamoDB key attribute name)"
 
 
 def resolve_region(spec: Spec, flag: str | None, fallback: str | None) -> str:
