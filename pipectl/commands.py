@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from pipectl import packaging, pipeline
+from pipectl.context import Context
 from pipectl.errors import EXIT_FAILED, EXIT_OK
-from pipectl.plan import Action, Change, Context
+from pipectl.plan import Action, Change
 from pipectl.runtime import GlobalOptions, Runtime, load_config, make_aws, with_role_flags
 from pipectl.ui import UI, changes_document
 
@@ -20,16 +21,19 @@ def connect(
     spec: Any,
     with_tags: bool = False,
     missing_role_ok: bool = False,
-) -> tuple[Context, Any]:
+    teardown: bool = False,
+) -> Context:
     aws = make_aws(opts, spec, runtime, ui.aws_call)
-    return pipeline.connect(
+    ctx, _ = pipeline.connect(
         aws,
         spec,
         aws.target.region,
         runtime.timing,
         with_tags=with_tags,
         missing_role_ok=missing_role_ok,
+        teardown=teardown,
     )
+    return ctx
 
 
 def up(
@@ -42,17 +46,20 @@ def up(
 ) -> int:
     spec = with_role_flags(load_config(opts), role, create_role)
     package = packaging.build(spec.function.source)  # bad handler source fails before AWS
-    ctx, role_state = connect(opts, ui, runtime, spec)
+    ctx = connect(opts, ui, runtime, spec)
+    ctx.package = package
     ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
-    observed = pipeline.observe(ctx, role_state)
+    observed = pipeline.observe(ctx)
     if dry_run:
-        plans = pipeline.plan_up(ctx, observed, package)
+        plans = pipeline.plan_up(ctx, observed)
         if opts.json:
             ui.document(changes_document(True, plans.values(), dry_run=True))
         else:
             ui.changes_table("plan (dry run: nothing was changed)", plans.values(), planned=True)
+            if opts.verbose:
+                ui.planned_calls(plans.values())
         return EXIT_OK
-    result = pipeline.up(ctx, observed, package, progress=ui.step)
+    result = pipeline.up(ctx, observed, progress=ui.step)
     report_run(ui, opts, result)
     if result.ok and not opts.json:
         bucket_url = f"s3://{ctx.bucket_name}/"
@@ -90,9 +97,9 @@ def report_failures(ui: UI, result: pipeline.RunResult) -> None:
 def status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
     spec = load_config(opts)
     package = packaging.build(spec.function.source)
-    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
-    observed = pipeline.observe(ctx, role_state, with_tags=True)
-    rows = pipeline.status(ctx, observed, package)
+    ctx = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
+    ctx.package = package
+    rows = pipeline.status(ctx, pipeline.observe(ctx))
     in_sync = all(r.exists and not r.drift for r in rows)
     if opts.json:
         ui.document({"in_sync": in_sync, "resources": [r.as_json() for r in rows]})
@@ -114,10 +121,11 @@ def down(
     """`confirm` asks the user (the CLI refuses earlier when there is no terminal to ask on);
     None means --yes."""
     spec = load_config(opts)
-    ctx, role_state = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
+    ctx = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True, teardown=True)
+    ctx.delete_data = delete_data
     ui.info(f"[bold]pipectl down[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
-    observed = pipeline.observe(ctx, role_state, with_tags=True, all_kinds=True)
-    plans = pipeline.plan_down(ctx, observed, delete_data)
+    observed = pipeline.observe(ctx)
+    plans = pipeline.plan_down(ctx, observed)
     work = [c for c in plans.values() if c.action in {Action.DELETE, Action.UPDATE}]
     if dry_run or not work:
         if opts.json:
@@ -128,6 +136,8 @@ def down(
         else:
             title = "plan (dry run: nothing was changed)" if dry_run else "nothing to remove"
             ui.changes_table(title, plans.values(), planned=True)
+            if opts.verbose:
+                ui.planned_calls(plans.values())
             report_kept(ui, plans.values())
         return EXIT_OK
     if confirm is not None:
@@ -250,10 +260,10 @@ def verify(opts: GlobalOptions, ui: UI, runtime: Runtime, timeout: float, keep: 
     if not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"--timeout {timeout:g} must be more than 0 seconds", "e.g. --timeout 60")
     spec = load_config(opts)
-    ctx, role_state = connect(opts, ui, runtime, spec)
+    ctx = connect(opts, ui, runtime, spec)
     if not opts.json:
         watch_view.verify_header(ui, ctx, timeout)
-    observed = pipeline.observe(ctx, role_state)
+    observed = pipeline.observe(ctx)
     on_check = None if opts.json else (lambda check: watch_view.check_line(ui, check))
     result = verify_core.run(ctx, observed, timeout, keep=keep, on_check=on_check)
     if opts.json:
@@ -280,7 +290,7 @@ def logs(
     spec = load_config(opts)
     start_ms = logs_core.parse_since(since, time.time())  # bad input fails before any AWS call
     aws = make_aws(opts, spec, runtime, ui.aws_call)
-    ctx = Context(aws, spec, aws.target.region, account_id="")  # the log group needs no account
+    ctx = Context(aws, spec, aws.target.region)  # the log group's name needs no account
     group, client = ctx.log_group_name, aws.client("logs")
     emit = watch_view.event_printer(ui, json_lines=opts.json)
     no_logs = f"no logs yet: log group {group} does not exist (the function has not run yet)"

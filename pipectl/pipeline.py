@@ -1,68 +1,28 @@
 """The whole pipeline: resolve the account and names, read every resource (in parallel), then plan
-and run `up`, `down` or `status` as a dependency graph over the resource modules."""
+and run `up`, `down` or `status` as a dependency graph over the registry's resources. Nothing here
+knows one kind from another: what differs lives in the resource modules and the registry."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from pipectl import packaging
 from pipectl.aws import Aws
 from pipectl.config import Spec
+from pipectl.context import Context, Deadlines, Timing
 from pipectl.errors import PipectlError
-from pipectl.plan import (
-    Action,
-    Change,
-    Context,
-    Deadlines,
-    GraphResult,
-    Progress,
-    Step,
-    run_graph,
-)
-from pipectl.resources import bucket, function, log_group, permission, queue, role, table, trigger
-from pipectl.resources.common import owned, parallel_reads
+from pipectl.plan import Action, Change, GraphResult, Progress, Step, run_graph
+from pipectl.resources import role
+from pipectl.resources.common import parallel_reads
+from pipectl.resources.registry import KINDS, Kind
 
-MODULES: dict[str, Any] = {
-    "bucket": bucket,
-    "table": table,
-    "role": role,
-    "log_group": log_group,
-    "queue": queue,
-    "function": function,
-    "permission": permission,
-    "trigger": trigger,
-}
-UP_ORDER = ("bucket", "table", "role", "log_group", "queue", "function", "permission", "trigger")
-UP_AFTER = {
-    "function": ("role", "log_group", "queue"),
-    "permission": ("function",),
-    "trigger": ("permission", "bucket"),
-}
-DOWN_ORDER = ("trigger", "permission", "function", "log_group", "queue", "role", "table", "bucket")
-DOWN_AFTER = {
-    "permission": ("trigger",),
-    "function": ("permission",),
-    "log_group": ("function",),
-    "queue": ("function",),
-    "role": ("function",),
-    "table": ("function",),  # no event in flight may find its table gone
-    "bucket": ("trigger",),
-}
-
-
-@dataclass
-class Timing:
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    deadlines: Deadlines = field(default_factory=Deadlines)
+__all__ = ["Deadlines", "Timing", "connect", "observe", "up", "down", "status"]
 
 
 @dataclass
 class Observed:
-    """The actual state of every resource, keyed by kind."""
+    """The actual state of every resource read, keyed by kind."""
 
     states: dict[str, Any]
 
@@ -87,118 +47,89 @@ def connect(
     timing: Timing | None = None,
     with_tags: bool = False,
     missing_role_ok: bool = False,
+    teardown: bool = False,
 ) -> tuple[Context, Any]:
     """Find the role first: its ARN carries the account id, which names the default bucket. Only
     when no role is found does this cost an extra STS call. `status` and `down` pass
     `missing_role_ok`: a configured existing role that is gone is then reported, not an error."""
-    timing = timing or Timing()
-    probe = Context(
-        aws,
-        spec,
-        region,
-        account_id="",
-        sleep=timing.sleep,
-        clock=timing.clock,
-        deadlines=timing.deadlines,
-    )
-    role_state = role.read(probe, with_tags=with_tags, missing_ok=missing_role_ok)
-    account_id = role_state.account_id or aws.account_id()
-    if not spec.bucket.name:
-        spec = spec.with_bucket_name(spec.default_bucket_name(account_id, region))
     ctx = Context(
-        aws,
-        spec,
-        region,
-        account_id,
-        sleep=timing.sleep,
-        clock=timing.clock,
-        deadlines=timing.deadlines,
+        aws, spec, region, timing=timing or Timing(), with_tags=with_tags, teardown=teardown
     )
-    ctx.role_arn = role_state.arn or f"arn:{ctx.partition}:iam::{account_id}:role/{role_state.name}"
-    return ctx, role_state
+    located = role.locate(ctx, missing_ok=missing_role_ok)
+    ctx.account_id = located.account_id or aws.account_id()
+    if not spec.bucket.name:
+        ctx.spec = spec.with_bucket_name(spec.default_bucket_name(ctx.account_id, region))
+    ctx.role_arn = located.arn or f"arn:{ctx.partition}:iam::{ctx.account_id}:role/{located.name}"
+    ctx.located_role = located
+    return ctx, located
 
 
-def observe(
-    ctx: Context, role_state: Any, with_tags: bool = False, all_kinds: bool = False
-) -> Observed:
-    """Read every resource side by side: the notification does not wait for the bucket (a
-    missing bucket answers NoSuchBucket), and a created role's policy is read here too. The queue
-    is read only when configured (or for teardown)."""
-    readers: dict[str, Callable[[], Any]] = {
-        "role": lambda: role.read_details(ctx, role_state, with_tags),
-        "bucket": lambda: bucket.read(ctx, with_tags),
-        "trigger": lambda: trigger.read(ctx),
-        "table": lambda: table.read(ctx, with_tags),
-        "log_group": lambda: log_group.read(ctx, with_tags),
-        "function": lambda: function.read(ctx, with_tags),
-        "permission": lambda: permission.read(ctx),
-    }
-    if ctx.spec.function.on_failure_queue or all_kinds:
-        readers["queue"] = lambda: queue.read(ctx, with_tags)
-    values = parallel_reads(readers)
-    states = dict(values)
-    if "queue" not in states:
-        states["queue"] = queue.QueueState(ctx.spec.queue_name, exists=False)
-    return Observed(states)
+def kinds_in(ctx: Context) -> list[Kind]:
+    """The resources of this pipeline; a teardown also looks at unconfigured ones it may own."""
+    return [k for k in KINDS if ctx.teardown or k.configured(ctx.spec)]
 
 
-def plan_up(ctx: Context, observed: Observed, package: packaging.Package) -> dict[str, Change]:
-    plans = {}
-    for kind in UP_ORDER:
-        if kind == "queue" and not ctx.spec.function.on_failure_queue:
-            continue
-        module = MODULES[kind]
-        if kind == "function":
-            plans[kind] = module.plan(ctx, observed[kind], package)
-        else:
-            plans[kind] = module.plan(ctx, observed[kind])
+def observe(ctx: Context) -> Observed:
+    """Read every resource side by side (the notification does not wait for the bucket: a missing
+    bucket answers NoSuchBucket)."""
+    readers = {kind.name: (lambda kind=kind: kind.module.read(ctx)) for kind in kinds_in(ctx)}
+    return Observed(parallel_reads(readers))
+
+
+def plan_up(ctx: Context, observed: Observed) -> dict[str, Change]:
+    """What `up` would do, per resource. A plan that cannot be carried out is refused here,
+    before anything changes."""
+    plans = {kind.name: kind.module.plan(ctx, observed[kind.name]) for kind in kinds_in(ctx)}
+    problem = next((c.problem for c in plans.values() if c.problem is not None), None)
+    if problem is not None:
+        raise problem
     return plans
 
 
-def up(
-    ctx: Context, observed: Observed, package: packaging.Package, progress: Progress | None = None
-) -> RunResult:
-    plans = plan_up(ctx, observed, package)
+def up(ctx: Context, observed: Observed, progress: Progress | None = None) -> RunResult:
+    plans = plan_up(ctx, observed)
+    kinds = [k for k in KINDS if k.name in plans]
 
-    def applier(kind: str) -> Callable[[], Change]:
-        module, state, change = MODULES[kind], observed[kind], plans[kind]
-        if kind == "function":
-            return lambda: module.apply(ctx, state, change, package)
-        return lambda: module.apply(ctx, state, change)
+    def applier(kind: Kind) -> Callable[[], Change]:
+        state, change = observed[kind.name], plans[kind.name]
+        return lambda: kind.module.apply(ctx, state, change)
 
     steps = {
-        kind: Step(
-            kind, applier(kind), tuple(d for d in UP_AFTER.get(kind, ()) if d in plans), plans[kind]
-        )
-        for kind in plans
+        k.name: Step(k.name, applier(k), edges(k.after_up, plans), plans[k.name]) for k in kinds
     }
     return ordered(run_graph(steps, progress), plans)
 
 
-def plan_down(ctx: Context, observed: Observed, delete_data: bool) -> dict[str, Change]:
-    """What `down` removes, keeps and leaves alone, in teardown order. An unconfigured queue that
-    does not exist is left out, as `up` leaves it out."""
+def plan_down(ctx: Context, observed: Observed) -> dict[str, Change]:
+    """What `down` removes, keeps and leaves alone, in teardown order. An unconfigured resource
+    that does not exist is left out, as `up` leaves it out."""
     return {
-        kind: MODULES[kind].plan_destroy(ctx, observed[kind], delete_data)
-        for kind in DOWN_ORDER
-        if kind != "queue" or ctx.spec.function.on_failure_queue or observed[kind].exists
+        kind.name: kind.module.plan_destroy(ctx, observed[kind.name])
+        for kind in reversed(KINDS)
+        if kind.configured(ctx.spec) or observed[kind.name].exists
     }
 
 
 def down(
     ctx: Context, observed: Observed, plans: dict[str, Change], progress: Progress | None = None
 ) -> RunResult:
-    def destroyer(kind: str) -> Callable[[], Change]:
-        module, state, change = MODULES[kind], observed[kind], plans[kind]
+    kinds = [k for k in reversed(KINDS) if k.name in plans]
+
+    def destroyer(kind: Kind) -> Callable[[], Change]:
+        state, change = observed[kind.name], plans[kind.name]
         if change.action in {Action.UNCHANGED, Action.KEEP}:
             return lambda: change
-        return lambda: module.destroy(ctx, state, change)
+        return lambda: kind.module.destroy(ctx, state, change)
 
-    def after(kind: str) -> tuple[str, ...]:
-        return tuple(d for d in DOWN_AFTER.get(kind, ()) if d in plans)
-
-    steps = {kind: Step(kind, destroyer(kind), after(kind), plans[kind]) for kind in plans}
+    steps = {
+        k.name: Step(k.name, destroyer(k), edges(k.after_down, plans), plans[k.name]) for k in kinds
+    }
     return ordered(run_graph(steps, progress), plans)
+
+
+def edges(after: Iterable[str], plans: dict[str, Change]) -> tuple[str, ...]:
+    """Dependencies on steps that are part of this run."""
+    return tuple(d for d in after if d in plans)
 
 
 def ordered(result: GraphResult, plans: dict[str, Change]) -> RunResult:
@@ -223,50 +154,29 @@ class ResourceStatus:
         }
 
 
-def status(ctx: Context, observed: Observed, package: packaging.Package) -> list[ResourceStatus]:
+def status(ctx: Context, observed: Observed) -> list[ResourceStatus]:
     rows = []
-    for kind in UP_ORDER:
-        if kind == "queue" and not ctx.spec.function.on_failure_queue:
+    for kind in KINDS:
+        if not kind.configured(ctx.spec):
             continue
-        state = observed[kind]
+        state = observed[kind.name]
         rows.append(
             ResourceStatus(
-                kind,
-                display_name(kind, state),
+                kind.name,
+                state.name,
                 state.exists,
-                is_managed(ctx, kind, state),
-                drift_of(ctx, kind, state, package),
+                state.managed(ctx.spec.pipeline),
+                drift_of(ctx, kind, state),
             )
         )
     return rows
 
 
-def display_name(kind: str, state: Any) -> str:
-    return getattr(state, "name", None) or getattr(state, "sid", None) or getattr(state, "id", "")
-
-
-def is_managed(ctx: Context, kind: str, state: Any) -> bool:
-    """Permission and trigger are pipectl's own entries (found by their fixed ids)."""
+def drift_of(ctx: Context, kind: Kind, state: Any) -> tuple[str, ...]:
+    """`up`'s plan, read as drift: its reasons, or the problem that blocks it."""
     if not state.exists:
-        return False
-    if kind in {"permission", "trigger"}:
-        return True
-    if kind == "role" and state.adopted:
-        return False
-    return owned(getattr(state, "tags", None), ctx.spec.pipeline)
-
-
-def drift_of(ctx: Context, kind: str, state: Any, package: packaging.Package) -> tuple[str, ...]:
-    if not state.exists:
-        return (f"{kind.replace('_', ' ')} missing",)
-    try:
-        change = plan_one(ctx, kind, state, package)
-    except PipectlError as exc:
-        return (exc.message,)
+        return (f"{kind.name.replace('_', ' ')} missing",)
+    change = kind.module.plan(ctx, state)
+    if change.problem is not None:
+        return (change.problem.message,)
     return change.reasons if change.action is not Action.UNCHANGED else ()
-
-
-def plan_one(ctx: Context, kind: str, state: Any, package: packaging.Package) -> Change:
-    if kind == "function":
-        return function.plan(ctx, state, package)
-    return MODULES[kind].plan(ctx, state)

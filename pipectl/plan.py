@@ -1,5 +1,5 @@
-"""The Change model, the run context shared by the resource modules, and the dependency-graph
-runner that executes independent steps in parallel."""
+"""The Change model (what a step does, with its typed ops) and the dependency-graph runner that
+executes independent steps in parallel."""
 
 from __future__ import annotations
 
@@ -11,20 +11,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pipectl.aws import Aws, is_botocore_error, translate
-from pipectl.config import Spec
+from pipectl.aws import is_botocore_error, translate
 from pipectl.errors import PipectlError
-
-RESOURCE_KINDS = (
-    "bucket",
-    "table",
-    "role",
-    "log_group",
-    "queue",
-    "function",
-    "permission",
-    "trigger",
-)
 
 
 class Action(str, enum.Enum):
@@ -37,121 +25,69 @@ class Action(str, enum.Enum):
     FAILED = "failed"
 
 
+class Op(str, enum.Enum):
+    """Base of each resource's operations (`bucket.Op`, `function.Op`, ...): a member compares
+    equal to its label and carries the AWS API operations it calls, in order, so that a plan can
+    say exactly what it would do. Each resource maps its members to the functions performing
+    them, so a typo is an AttributeError rather than a step silently skipped."""
+
+    calls: tuple[str, ...]
+
+    def __new__(cls, label: str, *calls: str) -> Op:
+        member = str.__new__(cls, label)
+        member._value_ = label
+        member.calls = calls
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Change:
-    """What happens (or would happen) to one resource. `ops` drive `apply`; `reasons` explain."""
+    """What happens (or would happen) to one resource. `ops` drive `apply`/`destroy`; `reasons`
+    explain; `problem` is set when the plan cannot be carried out (a table with another key
+    schema): `up` refuses it and `status` reports it as drift."""
 
     resource: str
     name: str
     action: Action
     reasons: tuple[str, ...] = ()
-    ops: tuple[str, ...] = ()
+    ops: tuple[Op, ...] = ()
     duration_s: float | None = None
+    problem: PipectlError | None = field(default=None, compare=False)
 
     @property
     def detail(self) -> str:
         return "; ".join(self.reasons)
 
+    @property
+    def calls(self) -> tuple[str, ...]:
+        """The AWS API operations the ops would call, in order."""
+        return tuple(call for op in self.ops for call in op.calls)
+
     def done(self, duration_s: float) -> Change:
         return replace(self, duration_s=duration_s)
 
-    def as_json(self) -> dict[str, Any]:
-        return {
+    def as_json(self, with_calls: bool = False) -> dict[str, Any]:
+        document = {
             "resource": self.resource,
             "name": self.name,
             "action": self.action.value,
             "detail": self.detail,
         }
+        if with_calls:
+            document["calls"] = list(self.calls)
+        return document
 
 
-def change_for(
-    resource: str, name: str, reasons: list[str], ops: list[str], exists: bool
-) -> Change:
+def change_for(resource: str, name: str, reasons: list[str], ops: list[Op], exists: bool) -> Change:
     """CREATE when missing, UPDATE when there are ops, else UNCHANGED."""
     if not exists:
         return Change(resource, name, Action.CREATE, tuple(reasons) or ("missing",), tuple(ops))
     if ops:
         return Change(resource, name, Action.UPDATE, tuple(reasons), tuple(ops))
     return Change(resource, name, Action.UNCHANGED)
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    """How long to keep retrying AWS's eventual-consistency errors, in seconds."""
-
-    role_propagation: float = 120.0
-    notification_validation: float = 60.0
-    ready: float = 300.0
-
-
-@dataclass
-class Context:
-    """Everything a resource module needs: the spec with names resolved, the account, the AWS seam,
-    and injectable time so retries are testable without waiting."""
-
-    aws: Aws
-    spec: Spec
-    region: str
-    account_id: str
-    role_arn: str = ""
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    deadlines: Deadlines = field(default_factory=Deadlines)
-
-    def client(self, service: str) -> Any:
-        return self.aws.client(service)
-
-    @property
-    def partition(self) -> str:
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        if self.region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
-
-    @property
-    def bucket_name(self) -> str:
-        assert self.spec.bucket.name, "bucket name is resolved before a Context is made"
-        return self.spec.bucket.name
-
-    @property
-    def bucket_arn(self) -> str:
-        return f"arn:{self.partition}:s3:::{self.bucket_name}"
-
-    @property
-    def table_arn(self) -> str:
-        return self._arn("dynamodb", f"table/{self.spec.table.name}")
-
-    @property
-    def function_arn(self) -> str:
-        return self._arn("lambda", f"function:{self.spec.function.name}")
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.spec.function.name}"
-
-    @property
-    def log_group_arn(self) -> str:
-        return self._arn("logs", f"log-group:{self.log_group_name}")
-
-    @property
-    def queue_arn(self) -> str:
-        return self._arn("sqs", self.spec.queue_name)
-
-    @property
-    def created_role_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.spec.created_role_name}"
-
-    @property
-    def notification_id(self) -> str:
-        return f"pipectl-{self.spec.pipeline}"
-
-    @property
-    def permission_sid(self) -> str:
-        return f"pipectl-{self.spec.pipeline}-s3-invoke"
-
-    def _arn(self, service: str, resource: str) -> str:
-        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pipectl.errors import UsageError
 
 if TYPE_CHECKING:  # imported when first needed: `pipectl --help` loads no schema nor resources
     from pipectl.config import Spec
-    from pipectl.pipeline import Timing
+    from pipectl.context import Timing
 
 
 @dataclass
@@ -30,7 +30,7 @@ class GlobalOptions:
 
 
 def default_timing() -> Timing:
-    from pipectl.pipeline import Timing
+    from pipectl.context import Timing
 
     return Timing()
 

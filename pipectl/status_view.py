@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
+from pipectl.context import Context
 from pipectl.pipeline import ResourceStatus
-from pipectl.plan import Context
 from pipectl.ui import UI
 
 # (mark, colour, meaning) per state; the mark keeps the diagram readable without colour.

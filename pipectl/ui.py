@@ -113,6 +113,15 @@ class UI:
             table.add_row(*row)
         self.show(table)
 
+    def planned_calls(self, changes: Iterable[Change]) -> None:
+        """Under a plan (with -v): the AWS API operations each step would call, in order."""
+        lines = [f"  {c.resource:<10} {', '.join(c.calls)}" for c in changes if c.calls]
+        if lines:
+            self.info("[bold]API calls the plan would make[/] (reads and waits not shown)")
+            self.info(escape("\n".join(lines)))
+
 
 def changes_document(ok: bool, changes: Iterable[Change], **extra: Any) -> dict[str, Any]:
-    return {"ok": ok, "changes": [c.as_json() for c in changes], **extra}
+    """A dry run also lists the API operations each change would call."""
+    planned = bool(extra.get("dry_run"))
+    return {"ok": ok, "changes": [c.as_json(with_calls=planned) for c in changes], **extra}

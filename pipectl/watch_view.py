@@ -12,8 +12,8 @@ from typing import Any
 from rich.markup import escape
 from rich.text import Text
 
+from pipectl.context import Context
 from pipectl.logs import LogEvent, handler_fields, is_error, is_runtime_frame, short_stream
-from pipectl.plan import Context
 from pipectl.ui import UI
 from pipectl.verify import Check, VerifyResult
 

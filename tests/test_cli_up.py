@@ -239,3 +239,16 @@ def test_on_failure_queue_is_created_and_wired(cli, moto_url, workdir):
     assert send["Resource"] == queue_arn
     result, doc = up(cli, moto_url)
     assert set(actions(doc).values()) == {"unchanged"}, doc
+
+
+def test_dry_run_verbose_lists_the_api_operations_each_step_would_call(cli, moto_url):
+    result = cli("up", "--endpoint-url", moto_url, "--dry-run", "-v")
+    assert result.exit_code == 0, result.output
+    listed = result.stderr.split("API calls the plan would make", 1)[1]
+    for call in ("s3.CreateBucket", "dynamodb.CreateTable", "lambda.CreateFunction",
+                 "lambda.AddPermission", "s3.PutBucketNotificationConfiguration"):  # fmt: skip
+        assert call in listed
+    document = json.loads(cli("up", "--endpoint-url", moto_url, "--dry-run", "--json").stdout)
+    calls = {c["resource"]: c["calls"] for c in document["changes"]}
+    assert calls["table"] == ["dynamodb.CreateTable", "dynamodb.DescribeTable"]
+    assert calls["trigger"] == ["s3.PutBucketNotificationConfiguration"]

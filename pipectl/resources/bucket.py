@@ -3,18 +3,50 @@ versioning per config and a TLS-only policy statement merged into any existing p
 
 from __future__ import annotations
 
-import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pipectl.aws import error_code, http_status, translate
+from pipectl.context import Context
 from pipectl.errors import AwsError
-from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned, parallel_reads, tag_list, tags_dict, unless_missing
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.bucket_policy import (
+    TLS_SID,  # noqa: F401  (re-exported)
+    current_tls_statement,
+    merged_policy,
+    read_policy,
+    tls_statement,
+    tls_wanted,
+    with_tls_statement,
+    write_policy,
+)
+from pipectl.resources.common import (
+    parallel_reads,
+    perform,
+    tag_list,
+    tags_dict,
+    teardown_verdict,
+    unless_missing,
+)
 
 KIND = "bucket"
-TLS_SID = "pipectl-deny-insecure-transport"
+
+
+class Op(BaseOp):
+    CREATE = "create", "s3.CreateBucket"
+    TAGS = "tags", "s3.PutBucketTagging"
+    PUBLIC_ACCESS_BLOCK = "public_access_block", "s3.PutPublicAccessBlock"
+    OWNERSHIP = "ownership", "s3.PutBucketOwnershipControls"
+    ENCRYPTION = "encryption", "s3.PutBucketEncryption"
+    VERSIONING = "versioning", "s3.PutBucketVersioning"
+    POLICY = "policy", "s3.PutBucketPolicy"
+    STRIP_POLICY = "strip_policy", "s3.PutBucketPolicy"
+    EMPTY = "empty", "s3.ListObjectVersions", "s3.DeleteObjects"
+    DELETE = "delete", "s3.DeleteBucket"
+
+
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -24,28 +56,27 @@ PUBLIC_ACCESS_BLOCK = {
 MISSING_CODES = {"NoSuchBucket", "404", "NotFound"}
 
 
-@dataclass(frozen=True)
-class BucketState:
-    name: str
-    exists: bool
+@dataclass(frozen=True, kw_only=True)
+class BucketState(ResourceState):
     versioning: str = ""  # "", "Enabled" or "Suspended"
     public_access_block: dict[str, bool] | None = None
     ownership: str | None = None
     encryption: str | None = None  # SSEAlgorithm of the default rule
     policy: dict[str, Any] | None = None
-    tags: dict[str, str] | None = None  # read only for status/down
+    holds_objects: bool | None = None  # read only for teardown
 
 
-def read(ctx: Context, with_tags: bool = False) -> BucketState:
+def read(ctx: Context) -> BucketState:
     """Probe with GetBucketVersioning (needed anyway): a missing bucket answers NoSuchBucket, one
-    owned by another account AccessDenied. Then read the other settings in parallel."""
+    owned by another account AccessDenied. Then read the other settings in parallel (for `down`
+    also whether it holds any object)."""
     s3 = ctx.client("s3")
     name = ctx.bucket_name
     try:
         versioning = s3.get_bucket_versioning(Bucket=name).get("Status", "")
     except Exception as exc:
         if error_code(exc) in MISSING_CODES:
-            return BucketState(name, exists=False)
+            return BucketState(name=name, exists=False)
         if error_code(exc) in {"AccessDenied", "403"} or http_status(exc) == 403:
             raise taken_error(name) from None
         raise translate(exc, f"reading bucket {name}") from None
@@ -55,10 +86,11 @@ def read(ctx: Context, with_tags: bool = False) -> BucketState:
         "encryption": lambda: read_encryption(s3, name),
         "policy": lambda: read_policy(s3, name),
     }
-    if with_tags:
+    if ctx.with_tags or ctx.teardown:
         readers["tags"] = lambda: read_tags(s3, name)
-    values = parallel_reads(readers)
-    return BucketState(name, True, versioning, **values)
+    if ctx.teardown:
+        readers["holds_objects"] = lambda: holds_objects(s3, name)
+    return BucketState(name=name, exists=True, versioning=versioning, **parallel_reads(readers))
 
 
 def read_public_access_block(s3: Any, name: str) -> dict[str, bool] | None:
@@ -91,70 +123,21 @@ def read_encryption(s3: Any, name: str) -> str | None:
     return default.get("SSEAlgorithm")
 
 
-def read_policy(s3: Any, name: str) -> dict[str, Any] | None:
-    response = unless_missing(lambda: s3.get_bucket_policy(Bucket=name), {"NoSuchBucketPolicy"}, {})
-    return json.loads(response["Policy"]) if "Policy" in response else None
-
-
 def read_tags(s3: Any, name: str) -> dict[str, str]:
     response = unless_missing(lambda: s3.get_bucket_tagging(Bucket=name), {"NoSuchTagSet"}, {})
     return tags_dict(response.get("TagSet", []))
 
 
-def tls_statement(ctx: Context) -> dict[str, Any]:
-    return {
-        "Sid": TLS_SID,
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [ctx.bucket_arn, f"{ctx.bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-def tls_wanted(ctx: Context) -> bool:
-    """enforce_tls, except on a plain-HTTP endpoint (an emulator): there a policy denying
-    aws:SecureTransport=false would deny every request, and moto does evaluate it."""
-    return ctx.spec.bucket.enforce_tls and not plain_http(ctx)
-
-
-def plain_http(ctx: Context) -> bool:
-    return str(ctx.client("s3").meta.endpoint_url).startswith("http://")
-
-
-def merged_policy(ctx: Context, current: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The bucket policy with pipectl's TLS statement present (or absent when not wanted) and
-    every other statement kept as it was. None means: no policy at all."""
-    policy = dict(current or {"Version": "2012-10-17", "Statement": []})
-    statements = policy.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    others = [s for s in statements if s.get("Sid") != TLS_SID]
-    if tls_wanted(ctx):
-        others.append(tls_statement(ctx))
-    if not others:
-        return None
-    policy["Statement"] = others
-    return policy
-
-
-def current_tls_statement(policy: dict[str, Any] | None) -> dict[str, Any] | None:
-    statements = (policy or {}).get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    return next((s for s in statements if s.get("Sid") == TLS_SID), None)
-
-
 def plan(ctx: Context, state: BucketState) -> Change:
     wanted_versioning = "Enabled" if ctx.spec.bucket.versioning else ""
     reasons: list[str] = []
-    ops: list[str] = []
+    ops: list[Op] = []
     if not state.exists:
-        ops = ["create", "public_access_block", "ownership", "encryption", "tags"]
+        ops = [Op.CREATE, Op.TAGS, Op.PUBLIC_ACCESS_BLOCK, Op.OWNERSHIP, Op.ENCRYPTION]
         if wanted_versioning:
-            ops.append("versioning")
+            ops.append(Op.VERSIONING)
         if tls_wanted(ctx):
-            ops.append("policy")
+            ops.append(Op.POLICY)
         return change_for(KIND, state.name, ["missing"], ops, exists=False)
     if state.public_access_block != PUBLIC_ACCESS_BLOCK:
         off = [
@@ -163,17 +146,17 @@ def plan(ctx: Context, state: BucketState) -> Change:
             if (state.public_access_block or {}).get(k) != v
         ]
         reasons.append(f"public access block off ({', '.join(off)})")
-        ops.append("public_access_block")
+        ops.append(Op.PUBLIC_ACCESS_BLOCK)
     if state.ownership != "BucketOwnerEnforced":
         reasons.append(f"object ownership {state.ownership or 'unset'}, want BucketOwnerEnforced")
-        ops.append("ownership")
+        ops.append(Op.OWNERSHIP)
     if state.encryption != "AES256":
         reasons.append(f"encryption {state.encryption or 'none'}, want AES256")
-        ops.append("encryption")
+        ops.append(Op.ENCRYPTION)
     if (state.versioning == "Enabled") != bool(wanted_versioning):
         have = state.versioning or "off"
         reasons.append(f"versioning {have}, want {'Enabled' if wanted_versioning else 'off'}")
-        ops.append("versioning")
+        ops.append(Op.VERSIONING)
     have_tls = current_tls_statement(state.policy)
     if tls_wanted(ctx) and have_tls != tls_statement(ctx):
         reasons.append(
@@ -181,36 +164,31 @@ def plan(ctx: Context, state: BucketState) -> Change:
             if not have_tls
             else "TLS-only policy statement differs"
         )
-        ops.append("policy")
+        ops.append(Op.POLICY)
     elif not tls_wanted(ctx) and have_tls:
         why = (
             "the endpoint is plain HTTP" if ctx.spec.bucket.enforce_tls else "enforce_tls is false"
         )
         reasons.append(f"TLS-only policy statement present, {why}")
-        ops.append("policy")
+        ops.append(Op.POLICY)
     return change_for(KIND, state.name, reasons, ops, exists=True)
 
 
 def apply(ctx: Context, state: BucketState, change: Change) -> Change:
     if change.action is Action.UNCHANGED:
         return change
-    s3 = ctx.client("s3")
-    ops = change.ops
-    if "create" in ops:
-        created = create(ctx, s3)
-        state = BucketState(state.name, True)
-        if "tags" in ops:
+    ops = list(change.ops)
+    if Op.CREATE in ops:
+        created = create(ctx, ctx.client("s3"))
+        state = BucketState(name=state.name, exists=True)
+        if Op.TAGS in ops:
             # Tags are pipectl's proof of ownership, and S3 cannot set them at creation: tag
             # first, and if that fails remove the new bucket, so that no untagged bucket is left
             # that `down` would have to keep as someone else's (and `up` would adopt).
-            tag_new_bucket(ctx, s3, state, created)
-            ops = tuple(op for op in ops if op != "tags")
-    setters = {op: SETTERS[op] for op in ops if op in SETTERS}
+            tag_new_bucket(ctx, state, created)
+        ops = [op for op in ops if op not in {Op.CREATE, Op.TAGS}]
     # Each setting is its own API call on an existing bucket: run them side by side.
-    with ThreadPoolExecutor(max_workers=len(setters) or 1) as pool:
-        futures = [pool.submit(setter, ctx, s3, state) for setter in setters.values()]
-        for future in futures:
-            future.result()
+    perform(ctx, state, ops, PERFORM, parallel=True)
     return change
 
 
@@ -232,15 +210,19 @@ def create(ctx: Context, s3: Any) -> bool:
         raise translate(exc, f"creating bucket {ctx.bucket_name}") from None
 
 
-def tag_new_bucket(ctx: Context, s3: Any, state: BucketState, created: bool) -> None:
+def tag_new_bucket(ctx: Context, state: BucketState, created: bool) -> None:
     try:
-        set_tags(ctx, s3, state)
-    except Exception:
+        set_tags(ctx, state)
+    except Exception as tagging_error:
         if created:
             try:
-                s3.delete_bucket(Bucket=state.name)  # just made, still empty
-            except Exception:
-                pass  # the tagging error is the one to report
+                ctx.client("s3").delete_bucket(Bucket=state.name)  # just made, still empty
+            except Exception as exc:  # the tagging error is the one to report; say both
+                raise AwsError(
+                    f"tagging new bucket {state.name} failed ({translate(tagging_error).message}) "
+                    f"and removing it failed too ({translate(exc).message})",
+                    f"delete the untagged bucket yourself: aws s3 rb s3://{state.name}",
+                ) from None
         raise
 
 
@@ -252,20 +234,23 @@ def taken_error(name: str) -> AwsError:
     )
 
 
-def set_public_access_block(ctx: Context, s3: Any, state: BucketState) -> None:
+def set_public_access_block(ctx: Context, state: BucketState) -> None:
+    s3 = ctx.client("s3")
     s3.put_public_access_block(
         Bucket=state.name, PublicAccessBlockConfiguration=dict(PUBLIC_ACCESS_BLOCK)
     )
 
 
-def set_ownership(ctx: Context, s3: Any, state: BucketState) -> None:
+def set_ownership(ctx: Context, state: BucketState) -> None:
+    s3 = ctx.client("s3")
     s3.put_bucket_ownership_controls(
         Bucket=state.name,
         OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
     )
 
 
-def set_encryption(ctx: Context, s3: Any, state: BucketState) -> None:
+def set_encryption(ctx: Context, state: BucketState) -> None:
+    s3 = ctx.client("s3")
     s3.put_bucket_encryption(
         Bucket=state.name,
         ServerSideEncryptionConfiguration={
@@ -274,52 +259,49 @@ def set_encryption(ctx: Context, s3: Any, state: BucketState) -> None:
     )
 
 
-def set_versioning(ctx: Context, s3: Any, state: BucketState) -> None:
+def set_versioning(ctx: Context, state: BucketState) -> None:
+    s3 = ctx.client("s3")
     # A bucket once versioned can only be suspended, never unversioned again.
     status = "Enabled" if ctx.spec.bucket.versioning else "Suspended"
     s3.put_bucket_versioning(Bucket=state.name, VersioningConfiguration={"Status": status})
 
 
-def set_policy(ctx: Context, s3: Any, state: BucketState) -> None:
-    policy = merged_policy(ctx, state.policy)
-    if policy is None:
-        s3.delete_bucket_policy(Bucket=state.name)
-    else:
-        s3.put_bucket_policy(Bucket=state.name, Policy=json.dumps(policy))
+def set_policy(ctx: Context, state: BucketState) -> None:
+    write_policy(ctx, state.name, merged_policy(ctx, state.policy))
 
 
-def set_tags(ctx: Context, s3: Any, state: BucketState) -> None:
+def strip_tls_statement(ctx: Context, state: BucketState) -> None:
+    write_policy(ctx, state.name, with_tls_statement(state.policy, None))
+
+
+def set_tags(ctx: Context, state: BucketState) -> None:
+    s3 = ctx.client("s3")
     s3.put_bucket_tagging(Bucket=state.name, Tagging={"TagSet": tag_list(ctx.spec.tags)})
 
 
-SETTERS = {
-    "public_access_block": set_public_access_block,
-    "ownership": set_ownership,
-    "encryption": set_encryption,
-    "versioning": set_versioning,
-    "policy": set_policy,
-    "tags": set_tags,
+PERFORM = {
+    Op.TAGS: set_tags,
+    Op.PUBLIC_ACCESS_BLOCK: set_public_access_block,
+    Op.OWNERSHIP: set_ownership,
+    Op.ENCRYPTION: set_encryption,
+    Op.VERSIONING: set_versioning,
+    Op.POLICY: set_policy,
+    Op.STRIP_POLICY: strip_tls_statement,
 }
 
 
-def plan_destroy(ctx: Context, state: BucketState, delete_data: bool) -> Change:
+def plan_destroy(ctx: Context, state: BucketState) -> Change:
     """Delete only a bucket pipectl created; from an adopted one remove only the TLS statement.
-    A bucket holding objects (any version or delete marker) is kept unless `delete_data`."""
-    if not state.exists:
-        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
-    if not owned(state.tags, ctx.spec.pipeline):
-        if current_tls_statement(state.policy):
-            return Change(
-                KIND,
-                state.name,
-                Action.UPDATE,
-                ("not created by pipectl: only pipectl's TLS policy statement is removed",),
-                ("strip_policy",),
-            )
-        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    if is_empty(ctx, state.name):
-        return Change(KIND, state.name, Action.DELETE, ("holds no objects",), ("delete",))
-    if not delete_data:
+    A bucket holding objects (any version or delete marker) is kept unless `ctx.delete_data`."""
+    verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
+    if verdict is not None:
+        if verdict.action is Action.KEEP and current_tls_statement(state.policy):
+            reason = "not created by pipectl: only pipectl's TLS policy statement is removed"
+            return Change(KIND, state.name, Action.UPDATE, (reason,), (Op.STRIP_POLICY,))
+        return verdict
+    if not state.holds_objects:
+        return Change(KIND, state.name, Action.DELETE, ("holds no objects",), (Op.DELETE,))
+    if not ctx.delete_data:
         return Change(
             KIND,
             state.name,
@@ -331,35 +313,37 @@ def plan_destroy(ctx: Context, state: BucketState, delete_data: bool) -> Change:
         state.name,
         Action.DELETE,
         ("with every object version (--delete-data)",),
-        ("empty", "delete"),
+        (Op.EMPTY, Op.DELETE),
     )
 
 
-def is_empty(ctx: Context, name: str) -> bool:
-    """No object, no noncurrent version, no delete marker (each would make DeleteBucket fail)."""
-    s3 = ctx.client("s3")
+def holds_objects(s3: Any, name: str) -> bool:
+    """Any object, noncurrent version or delete marker (each would make DeleteBucket fail)."""
     if s3.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0):
-        return False
+        return True
     versions = s3.list_object_versions(Bucket=name, MaxKeys=1)
-    return not versions.get("Versions") and not versions.get("DeleteMarkers")
+    return bool(versions.get("Versions") or versions.get("DeleteMarkers"))
 
 
 EMPTY_ATTEMPTS = 3  # objects may still arrive while the bucket is emptied
 
 
 def destroy(ctx: Context, state: BucketState, change: Change) -> Change:
+    if Op.STRIP_POLICY in change.ops:
+        strip_tls_statement(ctx, state)
+    if Op.DELETE in change.ops:
+        return delete(ctx, state, change)
+    return change
+
+
+def delete(ctx: Context, state: BucketState, change: Change) -> Change:
+    """DeleteBucket, emptying it first with --delete-data. Objects may arrive meanwhile: then the
+    bucket is kept (without --delete-data) or emptied again, a bounded number of times."""
     s3 = ctx.client("s3")
-    if "strip_policy" in change.ops:
-        policy = merged_policy_without_tls(state.policy)
-        if policy is None:
-            s3.delete_bucket_policy(Bucket=state.name)
-        else:
-            s3.put_bucket_policy(Bucket=state.name, Policy=json.dumps(policy))
-    if "delete" not in change.ops:
-        return change
+    empty_first = Op.EMPTY in change.ops
     deleted = 0
     for attempt in range(1, EMPTY_ATTEMPTS + 1):
-        if "empty" in change.ops:
+        if empty_first:
             deleted += empty_bucket(s3, state.name)
         try:
             s3.delete_bucket(Bucket=state.name)
@@ -370,7 +354,7 @@ def destroy(ctx: Context, state: BucketState, change: Change) -> Change:
                 break
             if code != "BucketNotEmpty":
                 raise
-            if "empty" not in change.ops:
+            if not empty_first:
                 return replace(
                     change,
                     action=Action.KEEP,
@@ -383,18 +367,10 @@ def destroy(ctx: Context, state: BucketState, change: Change) -> Change:
                     "stop whatever uploads to it and run `pipectl down --delete-data` again",
                     code,
                 ) from None
-    if "empty" in change.ops:
+    if empty_first:
         detail = f"emptied first: {deleted} deleted (every object version and delete marker)"
         return replace(change, reasons=(detail,))
     return change
-
-
-def merged_policy_without_tls(policy: dict[str, Any] | None) -> dict[str, Any] | None:
-    statements = (policy or {}).get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    others = [s for s in statements if s.get("Sid") != TLS_SID]
-    return {**(policy or {}), "Statement": others} if others else None
 
 
 def empty_bucket(s3: Any, name: str, page_size: int = 1000) -> int:

@@ -6,12 +6,13 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from pipectl.aws import error_code
-from pipectl.plan import Action, Change
+from pipectl.aws import error_code, is_botocore_error, translate
+from pipectl.plan import Action, Change, Op
 
 MANAGED_BY = "managed-by"
 PIPELINE_TAG = "pipectl-pipeline"
 T = TypeVar("T")
+Performer = Callable[[Any, Any], None]  # (ctx, state) -> None
 
 
 def parallel_reads(readers: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -21,6 +22,25 @@ def parallel_reads(readers: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=len(readers)) as pool:
         futures = {name: pool.submit(read) for name, read in readers.items()}
         return {name: future.result() for name, future in futures.items()}
+
+
+def perform(
+    ctx: Any,
+    state: Any,
+    ops: Iterable[Op],
+    performers: Mapping[Any, Performer],
+    parallel: bool = False,
+) -> None:
+    """Run each op's function (in order, or side by side when the ops are independent API calls
+    on an existing resource)."""
+    steps = [performers[op] for op in ops]
+    if not parallel or len(steps) <= 1:
+        for step in steps:
+            step(ctx, state)
+        return
+    with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+        for future in [pool.submit(step, ctx, state) for step in steps]:
+            future.result()
 
 
 def tags_dict(tag_list: Iterable[Mapping[str, str]]) -> dict[str, str]:
@@ -37,25 +57,28 @@ def owned(tags: Mapping[str, str] | None, pipeline: str) -> bool:
     return tags.get(MANAGED_BY) == "pipectl" and tags.get(PIPELINE_TAG) == pipeline
 
 
-def teardown_verdict(
-    kind: str, name: str, exists: bool, tags: Mapping[str, str] | None, pipeline: str
-) -> Change | None:
+def teardown_verdict(kind: str, state: Any, pipeline: str) -> Change | None:
     """The answer for a resource `down` must not delete (missing, or not pipectl's), else None."""
-    if not exists:
-        return Change(kind, name, Action.UNCHANGED, ("does not exist",))
-    if not owned(tags, pipeline):
-        return Change(kind, name, Action.KEEP, ("not created by pipectl",))
+    if not state.exists:
+        return Change(kind, state.name, Action.UNCHANGED, ("does not exist",))
+    if not state.managed(pipeline):
+        return Change(kind, state.name, Action.KEEP, ("not created by pipectl",))
     return None
 
 
-def unless_missing(call: Callable[[], T], missing_codes: Iterable[str], default: T) -> T:
-    """Run `call`; an error whose code says "not there" gives `default` instead."""
+def unless_missing(
+    call: Callable[[], T], missing_codes: Iterable[str], default: T, doing: str = ""
+) -> T:
+    """Run `call`; an error whose code says "not there" gives `default` instead. With `doing`,
+    any other AWS error becomes a pipectl error saying what was being done."""
     try:
         return call()
     except Exception as exc:
-        if error_code(exc) not in set(missing_codes):
-            raise
-        return default
+        if error_code(exc) in set(missing_codes):
+            return default
+        if doing and is_botocore_error(exc):
+            raise translate(exc, doing) from None
+        raise
 
 
 def delete_quietly(call: Callable[[], Any], missing_codes: Iterable[str]) -> None:

@@ -7,11 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipectl.aws import error_code, error_message, translate
+from pipectl.aws import error_code, error_message
+from pipectl.context import Context
 from pipectl.errors import AwsError
 from pipectl.packaging import Package
-from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import delete_quietly, parallel_reads, teardown_verdict
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.common import (
+    delete_quietly,
+    parallel_reads,
+    perform,
+    teardown_verdict,
+    unless_missing,
+)
 from pipectl.retry import retry
 
 KIND = "function"
@@ -19,46 +28,54 @@ HANDLER = "app.lambda_handler"
 ROLE_NOT_READY = "cannot be assumed by lambda"
 
 
-@dataclass(frozen=True)
-class FunctionState:
-    name: str
-    exists: bool
+class Op(BaseOp):
+    CREATE = "create", "lambda.CreateFunction"
+    CONFIGURATION = "configuration", "lambda.UpdateFunctionConfiguration"
+    CODE = "code", "lambda.UpdateFunctionCode"
+    INVOKE_CONFIG = "invoke_config", "lambda.PutFunctionEventInvokeConfig"
+    # AWS's Put replaces a config, moto's appends: delete it first (see put_invoke_config).
+    REPLACE_INVOKE_CONFIG = (
+        "replace_invoke_config",
+        "lambda.DeleteFunctionEventInvokeConfig",
+        "lambda.PutFunctionEventInvokeConfig",
+    )
+    DELETE = "delete", "lambda.DeleteFunction"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionState(ResourceState):
     config: dict[str, Any] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
     invoke_config: dict[str, Any] | None = None
 
 
-def read(ctx: Context, with_tags: bool = False) -> FunctionState:
+def read(ctx: Context) -> FunctionState:
     """GetFunction returns configuration, code hash and tags in one call."""
     name = ctx.spec.function.name
     lam = ctx.client("lambda")
-
-    def get_function() -> dict[str, Any] | None:
-        try:
-            return lam.get_function(FunctionName=name)
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise translate(exc, f"reading function {name}") from None
-
+    missing = {"ResourceNotFoundException"}
     values = parallel_reads(
-        {"function": get_function, "invoke": lambda: read_invoke_config(lam, name)}
+        {
+            "function": lambda: unless_missing(
+                lambda: lam.get_function(FunctionName=name), missing, None, f"reading {name}"
+            ),
+            "invoke": lambda: unless_missing(
+                lambda: lam.get_function_event_invoke_config(FunctionName=name),
+                missing,
+                None,
+                f"reading the invoke config of {name}",
+            ),
+        }
     )
     response = values["function"]
     if response is None:
-        return FunctionState(name, exists=False)
+        return FunctionState(name=name, exists=False)
     return FunctionState(
-        name, True, response["Configuration"], response.get("Tags", {}), values["invoke"]
+        name=name,
+        exists=True,
+        config=response["Configuration"],
+        tags=response.get("Tags", {}),
+        invoke_config=values["invoke"],
     )
-
-
-def read_invoke_config(lam: Any, name: str) -> dict[str, Any] | None:
-    try:
-        return lam.get_function_event_invoke_config(FunctionName=name)
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise translate(exc, f"reading the invoke config of {name}") from None
 
 
 def wanted_config(ctx: Context) -> dict[str, Any]:
@@ -123,48 +140,50 @@ def invoke_config_drift(ctx: Context, current: dict[str, Any] | None) -> list[st
     return drift
 
 
-def plan(ctx: Context, state: FunctionState, package: Package) -> Change:
+def package_of(ctx: Context) -> Package:
+    assert ctx.package is not None, "up and status build the package before planning"
+    return ctx.package
+
+
+def plan(ctx: Context, state: FunctionState) -> Change:
     if not state.exists:
-        return change_for(KIND, state.name, ["missing"], ["create", "invoke_config"], exists=False)
+        return change_for(KIND, state.name, ["missing"], [Op.CREATE, Op.INVOKE_CONFIG], False)
     reasons, ops = config_drift(ctx, state.config), []
     if reasons:
-        ops.append("configuration")
-    if state.config.get("CodeSha256") != package.sha256:
+        ops.append(Op.CONFIGURATION)
+    if state.config.get("CodeSha256") != package_of(ctx).sha256:
         reasons.append("code differs from handler/")
-        ops.append("code")
+        ops.append(Op.CODE)
     invoke_drift = invoke_config_drift(ctx, state.invoke_config)
     if invoke_drift:
         reasons.extend(invoke_drift)
-        ops.append("invoke_config")
+        ops.append(Op.REPLACE_INVOKE_CONFIG if state.invoke_config else Op.INVOKE_CONFIG)
     return change_for(KIND, state.name, reasons, ops, exists=True)
 
 
-def apply(ctx: Context, state: FunctionState, change: Change, package: Package) -> Change:
-    lam = ctx.client("lambda")
-    if "create" in change.ops:
-        create(ctx, lam, package)
-    if "configuration" in change.ops:
-        update(
-            ctx,
-            lam,
-            lambda: lam.update_function_configuration(
-                FunctionName=state.name, **wanted_config(ctx)
-            ),
-        )
-    if "code" in change.ops:
-        update(
-            ctx,
-            lam,
-            lambda: lam.update_function_code(FunctionName=state.name, ZipFile=package.zip_bytes),
-        )
-    if "invoke_config" in change.ops:
-        put_invoke_config(ctx, lam, replace_existing=state.invoke_config is not None)
+def apply(ctx: Context, state: FunctionState, change: Change) -> Change:
+    perform(ctx, state, change.ops, PERFORM)
     return change
 
 
-def create(ctx: Context, lam: Any, package: Package) -> None:
+def update_configuration(ctx: Context, state: FunctionState) -> None:
+    lam = ctx.client("lambda")
+    update(
+        ctx,
+        lam,
+        lambda: lam.update_function_configuration(FunctionName=state.name, **wanted_config(ctx)),
+    )
+
+
+def update_code(ctx: Context, state: FunctionState) -> None:
+    lam = ctx.client("lambda")
+    zip_bytes = package_of(ctx).zip_bytes
+    update(ctx, lam, lambda: lam.update_function_code(FunctionName=state.name, ZipFile=zip_bytes))
+
+
+def create(ctx: Context, state: FunctionState) -> None:
     """CreateFunction, retried while IAM has not yet propagated a new role to Lambda."""
-    role = ctx.role_arn
+    role, lam, package = ctx.role_arn, ctx.client("lambda"), package_of(ctx)
 
     def call() -> dict[str, Any]:
         try:
@@ -244,12 +263,21 @@ def is_ready(response: dict[str, Any]) -> bool:
     )
 
 
-def put_invoke_config(ctx: Context, lam: Any, replace_existing: bool = False) -> None:
+def put_invoke_config(ctx: Context, state: FunctionState) -> None:
+    write_invoke_config(ctx, replace_existing=False)
+
+
+def replace_invoke_config(ctx: Context, state: FunctionState) -> None:
+    write_invoke_config(ctx, replace_existing=True)
+
+
+def write_invoke_config(ctx: Context, replace_existing: bool) -> None:
     """Retries and event age for S3's async invocations; the on-failure queue may need the new
     role's permission to propagate first, which AWS reports as InvalidParameterValueException.
 
     An existing config is deleted first: AWS's Put replaces it anyway, but moto 5.2 (and so the
     embedded emulator) appends and keeps answering with the first one, so a change never shows."""
+    lam = ctx.client("lambda")
     if replace_existing:
         lam.delete_function_event_invoke_config(FunctionName=ctx.spec.function.name)
     call = lambda: lam.put_function_event_invoke_config(  # noqa: E731
@@ -267,15 +295,28 @@ def put_invoke_config(ctx: Context, lam: Any, replace_existing: bool = False) ->
     )
 
 
-def plan_destroy(ctx: Context, state: FunctionState, delete_data: bool) -> Change:
-    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
-    return verdict or Change(KIND, state.name, Action.DELETE, (), ("delete",))
+def delete(ctx: Context, state: FunctionState) -> None:
+    delete_quietly(
+        lambda: ctx.client("lambda").delete_function(FunctionName=state.name),
+        {"ResourceNotFoundException"},
+    )
+
+
+PERFORM = {
+    Op.CREATE: create,
+    Op.CONFIGURATION: update_configuration,
+    Op.CODE: update_code,
+    Op.INVOKE_CONFIG: put_invoke_config,
+    Op.REPLACE_INVOKE_CONFIG: replace_invoke_config,
+    Op.DELETE: delete,
+}
+
+
+def plan_destroy(ctx: Context, state: FunctionState) -> Change:
+    verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
+    return verdict or Change(KIND, state.name, Action.DELETE, (), (Op.DELETE,))
 
 
 def destroy(ctx: Context, state: FunctionState, change: Change) -> Change:
-    if "delete" in change.ops:
-        delete_quietly(
-            lambda: ctx.client("lambda").delete_function(FunctionName=state.name),
-            {"ResourceNotFoundException"},
-        )
+    perform(ctx, state, change.ops, PERFORM)
     return change

@@ -6,21 +6,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipectl.aws import error_code, translate
-from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import delete_quietly, teardown_verdict
+from pipectl.context import Context
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.common import delete_quietly, perform, teardown_verdict
 
 KIND = "log_group"
 
 
-@dataclass(frozen=True)
-class LogGroupState:
-    name: str
-    exists: bool
+class Op(BaseOp):
+    CREATE = "create", "logs.CreateLogGroup"
+    RETENTION = "retention", "logs.PutRetentionPolicy"
+    DELETE = "delete", "logs.DeleteLogGroup"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogGroupState(ResourceState):
     retention_days: int | None = None
-    tags: dict[str, str] | None = None
 
 
-def read(ctx: Context, with_tags: bool = False) -> LogGroupState:
+def read(ctx: Context) -> LogGroupState:
     name = ctx.log_group_name
     logs = ctx.client("logs")
     try:
@@ -29,49 +35,60 @@ def read(ctx: Context, with_tags: bool = False) -> LogGroupState:
         raise translate(exc, f"reading log group {name}") from None
     group = next((g for g in groups if g["logGroupName"] == name), None)
     if group is None:
-        return LogGroupState(name, exists=False)
+        return LogGroupState(name=name, exists=False)
     tags = None
-    if with_tags:
+    if ctx.with_tags or ctx.teardown:
         tags = logs.list_tags_for_resource(resourceArn=ctx.log_group_arn).get("tags", {})
-    return LogGroupState(name, True, group.get("retentionInDays"), tags)
+    return LogGroupState(
+        name=name, exists=True, retention_days=group.get("retentionInDays"), tags=tags
+    )
 
 
 def plan(ctx: Context, state: LogGroupState) -> Change:
     if not state.exists:
-        return change_for(KIND, state.name, ["missing"], ["create", "retention"], exists=False)
+        return change_for(KIND, state.name, ["missing"], [Op.CREATE, Op.RETENTION], exists=False)
     wanted = ctx.spec.function.log_retention_days
     if state.retention_days != wanted:
         have = f"{state.retention_days} days" if state.retention_days else "never expire"
-        return change_for(
-            KIND, state.name, [f"retention {have}, want {wanted} days"], ["retention"], True
-        )
+        reason = f"retention {have}, want {wanted} days"
+        return change_for(KIND, state.name, [reason], [Op.RETENTION], exists=True)
     return change_for(KIND, state.name, [], [], exists=True)
 
 
+def create(ctx: Context, state: LogGroupState) -> None:
+    try:
+        ctx.client("logs").create_log_group(logGroupName=state.name, tags=dict(ctx.spec.tags))
+    except Exception as exc:
+        if error_code(exc) != "ResourceAlreadyExistsException":
+            raise
+
+
+def set_retention(ctx: Context, state: LogGroupState) -> None:
+    ctx.client("logs").put_retention_policy(
+        logGroupName=state.name, retentionInDays=ctx.spec.function.log_retention_days
+    )
+
+
+def delete(ctx: Context, state: LogGroupState) -> None:
+    delete_quietly(
+        lambda: ctx.client("logs").delete_log_group(logGroupName=state.name),
+        {"ResourceNotFoundException"},
+    )
+
+
+PERFORM = {Op.CREATE: create, Op.RETENTION: set_retention, Op.DELETE: delete}
+
+
 def apply(ctx: Context, state: LogGroupState, change: Change) -> Change:
-    logs = ctx.client("logs")
-    if "create" in change.ops:
-        try:
-            logs.create_log_group(logGroupName=state.name, tags=dict(ctx.spec.tags))
-        except Exception as exc:
-            if error_code(exc) != "ResourceAlreadyExistsException":
-                raise
-    if "retention" in change.ops:
-        logs.put_retention_policy(
-            logGroupName=state.name, retentionInDays=ctx.spec.function.log_retention_days
-        )
+    perform(ctx, state, change.ops, PERFORM)
     return change
 
 
-def plan_destroy(ctx: Context, state: LogGroupState, delete_data: bool) -> Change:
-    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
-    return verdict or Change(KIND, state.name, Action.DELETE, (), ("delete",))
+def plan_destroy(ctx: Context, state: LogGroupState) -> Change:
+    verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
+    return verdict or Change(KIND, state.name, Action.DELETE, (), (Op.DELETE,))
 
 
 def destroy(ctx: Context, state: LogGroupState, change: Change) -> Change:
-    if "delete" in change.ops:
-        delete_quietly(
-            lambda: ctx.client("logs").delete_log_group(logGroupName=state.name),
-            {"ResourceNotFoundException"},
-        )
+    perform(ctx, state, change.ops, PERFORM)
     return change

@@ -8,32 +8,47 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pipectl.aws import error_code, translate
-from pipectl.plan import Action, Change, Context, change_for
+from pipectl.aws import error_code
+from pipectl.context import Context
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.common import perform, unless_missing
 
 KIND = "permission"
 
 
-@dataclass(frozen=True)
-class PermissionState:
-    sid: str
-    exists: bool
+class Op(BaseOp):
+    REMOVE = "remove", "lambda.RemovePermission"
+    ADD = "add", "lambda.AddPermission"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PermissionState(ResourceState):
+    """pipectl's statement in the function's resource policy; `name` is its Sid."""
+
     statement: dict[str, Any] | None = None
 
+    def managed(self, pipeline: str) -> bool:
+        return self.exists  # found by pipectl's own Sid
 
-def read(ctx: Context, with_tags: bool = False) -> PermissionState:
-    sid = ctx.permission_sid
-    try:
-        policy = json.loads(
-            ctx.client("lambda").get_policy(FunctionName=ctx.spec.function.name)["Policy"]
-        )
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            # Either the function or its policy is missing; both mean "no statement".
-            return PermissionState(sid, exists=False)
-        raise translate(exc, f"reading the policy of {ctx.spec.function.name}") from None
+    @property
+    def sid(self) -> str:
+        return self.name
+
+
+def read(ctx: Context) -> PermissionState:
+    sid, function_name = ctx.permission_sid, ctx.spec.function.name
+    # Either the function or its policy missing means "no statement".
+    response = unless_missing(
+        lambda: ctx.client("lambda").get_policy(FunctionName=function_name),
+        {"ResourceNotFoundException"},
+        None,
+        f"reading the policy of {function_name}",
+    )
+    policy = json.loads(response["Policy"]) if response else {}
     statement = next((s for s in policy.get("Statement", []) if s.get("Sid") == sid), None)
-    return PermissionState(sid, statement is not None, statement)
+    return PermissionState(name=sid, exists=statement is not None, statement=statement)
 
 
 def wanted_conditions(ctx: Context) -> dict[str, Any]:
@@ -63,46 +78,50 @@ def statement_drift(ctx: Context, statement: dict[str, Any]) -> list[str]:
 
 def plan(ctx: Context, state: PermissionState) -> Change:
     if not state.exists:
-        return change_for(KIND, state.sid, ["missing"], ["add"], exists=False)
+        return change_for(KIND, state.name, ["missing"], [Op.ADD], exists=False)
     drift = statement_drift(ctx, state.statement or {})
-    return change_for(KIND, state.sid, drift, ["remove", "add"] if drift else [], exists=True)
+    return change_for(KIND, state.name, drift, [Op.REMOVE, Op.ADD] if drift else [], exists=True)
 
 
 def apply(ctx: Context, state: PermissionState, change: Change) -> Change:
-    lam = ctx.client("lambda")
-    if "remove" in change.ops:
-        remove(ctx, lam)
-    if "add" in change.ops:
-        try:
-            lam.add_permission(
-                FunctionName=ctx.spec.function.name,
-                StatementId=state.sid,
-                Action="lambda:InvokeFunction",
-                Principal="s3.amazonaws.com",
-                SourceArn=ctx.bucket_arn,
-                SourceAccount=ctx.account_id,
-            )
-        except Exception as exc:
-            if error_code(exc) != "ResourceConflictException":  # the same Sid is already there
-                raise
+    perform(ctx, state, change.ops, PERFORM)
     return change
 
 
-def remove(ctx: Context, lam: Any) -> None:
+def add(ctx: Context, state: PermissionState) -> None:
     try:
-        lam.remove_permission(FunctionName=ctx.spec.function.name, StatementId=ctx.permission_sid)
+        ctx.client("lambda").add_permission(
+            FunctionName=ctx.spec.function.name,
+            StatementId=state.name,
+            Action="lambda:InvokeFunction",
+            Principal="s3.amazonaws.com",
+            SourceArn=ctx.bucket_arn,
+            SourceAccount=ctx.account_id,
+        )
     except Exception as exc:
-        if error_code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceConflictException":  # the same Sid is already there
             raise
 
 
-def plan_destroy(ctx: Context, state: PermissionState, delete_data: bool) -> Change:
+def remove(ctx: Context, state: PermissionState) -> None:
+    unless_missing(
+        lambda: ctx.client("lambda").remove_permission(
+            FunctionName=ctx.spec.function.name, StatementId=state.name
+        ),
+        {"ResourceNotFoundException"},
+        None,
+    )
+
+
+PERFORM = {Op.REMOVE: remove, Op.ADD: add}
+
+
+def plan_destroy(ctx: Context, state: PermissionState) -> Change:
     if not state.exists:
-        return Change(KIND, state.sid, Action.UNCHANGED, ("does not exist",))
-    return Change(KIND, state.sid, Action.DELETE, ("pipectl's statement only",), ("remove",))
+        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
+    return Change(KIND, state.name, Action.DELETE, ("pipectl's statement only",), (Op.REMOVE,))
 
 
 def destroy(ctx: Context, state: PermissionState, change: Change) -> Change:
-    if "remove" in change.ops:
-        remove(ctx, ctx.client("lambda"))
+    perform(ctx, state, change.ops, PERFORM)
     return change

@@ -5,33 +5,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipectl.aws import error_code, translate
-from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import delete_quietly, teardown_verdict
+from pipectl.context import Context
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.common import delete_quietly, perform, teardown_verdict, unless_missing
 
 KIND = "queue"
 MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
-@dataclass(frozen=True)
-class QueueState:
-    name: str
-    exists: bool
+class Op(BaseOp):
+    CREATE = "create", "sqs.CreateQueue"
+    DELETE = "delete", "sqs.DeleteQueue"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueState(ResourceState):
     url: str = ""
-    tags: dict[str, str] | None = None
 
 
-def read(ctx: Context, with_tags: bool = False) -> QueueState:
+def read(ctx: Context) -> QueueState:
     name = ctx.spec.queue_name
     sqs = ctx.client("sqs")
-    try:
-        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except Exception as exc:
-        if error_code(exc) in MISSING:
-            return QueueState(name, exists=False)
-        raise translate(exc, f"reading queue {name}") from None
-    tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {}) if with_tags else None
-    return QueueState(name, True, url, tags)
+    response = unless_missing(
+        lambda: sqs.get_queue_url(QueueName=name), MISSING, None, f"reading queue {name}"
+    )
+    if response is None:
+        return QueueState(name=name, exists=False)
+    url = response["QueueUrl"]
+    tags = None
+    if ctx.with_tags or ctx.teardown:
+        tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
+    return QueueState(name=name, exists=True, url=url, tags=tags)
 
 
 def plan(ctx: Context, state: QueueState) -> Change:
@@ -39,21 +45,30 @@ def plan(ctx: Context, state: QueueState) -> Change:
         return Change(KIND, state.name, Action.UNCHANGED, ("not configured",))
     if state.exists:
         return change_for(KIND, state.name, [], [], exists=True)
-    return change_for(KIND, state.name, ["missing"], ["create"], exists=False)
+    return change_for(KIND, state.name, ["missing"], [Op.CREATE], exists=False)
+
+
+def create(ctx: Context, state: QueueState) -> None:
+    ctx.client("sqs").create_queue(QueueName=state.name, tags=dict(ctx.spec.tags))
+
+
+def delete(ctx: Context, state: QueueState) -> None:
+    delete_quietly(lambda: ctx.client("sqs").delete_queue(QueueUrl=state.url), MISSING)
+
+
+PERFORM = {Op.CREATE: create, Op.DELETE: delete}
 
 
 def apply(ctx: Context, state: QueueState, change: Change) -> Change:
-    if "create" in change.ops:
-        ctx.client("sqs").create_queue(QueueName=state.name, tags=dict(ctx.spec.tags))
+    perform(ctx, state, change.ops, PERFORM)
     return change
 
 
-def plan_destroy(ctx: Context, state: QueueState, delete_data: bool) -> Change:
-    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
-    return verdict or Change(KIND, state.name, Action.DELETE, (), ("delete",))
+def plan_destroy(ctx: Context, state: QueueState) -> Change:
+    verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
+    return verdict or Change(KIND, state.name, Action.DELETE, (), (Op.DELETE,))
 
 
 def destroy(ctx: Context, state: QueueState, change: Change) -> Change:
-    if "delete" in change.ops:
-        delete_quietly(lambda: ctx.client("sqs").delete_queue(QueueUrl=state.url), MISSING)
+    perform(ctx, state, change.ops, PERFORM)
     return change

@@ -10,11 +10,37 @@ from urllib.parse import unquote
 
 from pipectl.aws import error_code, translate
 from pipectl.config import LAB_ROLES
+from pipectl.context import Context
 from pipectl.errors import AwsError, UsageError
-from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import owned, parallel_reads, tag_list, tags_dict
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.common import (
+    parallel_reads,
+    perform,
+    tag_list,
+    tags_dict,
+    teardown_verdict,
+    unless_missing,
+)
 
 KIND = "role"
+
+
+class Op(BaseOp):
+    CREATE = "create", "iam.CreateRole"
+    TRUST = "trust", "iam.UpdateAssumeRolePolicy"
+    POLICY = "policy", "iam.PutRolePolicy"
+    DELETE = (
+        "delete",
+        "iam.ListRolePolicies",
+        "iam.DeleteRolePolicy",
+        "iam.ListAttachedRolePolicies",
+        "iam.DetachRolePolicy",
+        "iam.DeleteRole",
+    )
+
+
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -27,29 +53,33 @@ TRUST_POLICY = {
 }
 
 
-@dataclass(frozen=True)
-class RoleState:
-    name: str
-    exists: bool
+@dataclass(frozen=True, kw_only=True)
+class RoleState(ResourceState):
     arn: str = ""
     adopted: bool = False  # an existing role pipectl uses but does not manage
     trust_policy: dict[str, Any] | None = None
     inline_policy: dict[str, Any] | None = None
-    tags: dict[str, str] | None = None
     details_read: bool = True  # False until read_details has read the inline policy
 
     @property
     def account_id(self) -> str:
         return self.arn.split(":")[4] if self.arn.count(":") >= 5 else ""
 
+    def managed(self, pipeline: str) -> bool:
+        return not self.adopted and super().managed(pipeline)
+
 
 def policy_name(ctx: Context) -> str:
     return f"pipectl-{ctx.spec.pipeline}"
 
 
-def read(ctx: Context, with_tags: bool = False, missing_ok: bool = False) -> RoleState:
+def read(ctx: Context) -> RoleState:
+    """The role `connect` located, completed with what only a created role needs read."""
+    return read_details(ctx, ctx.located_role)
+
+
+def locate(ctx: Context, missing_ok: bool = False) -> RoleState:
     """Find the role the function will use. Needs no account id: this read supplies it.
-    (`with_tags` is for the common read signature: a created role's tags come from read_details.)
 
     A configured existing role that is missing is an error for `up`; `status` and `down` pass
     `missing_ok` and get a missing adopted role instead (nothing of pipectl's to report or remove).
@@ -60,7 +90,7 @@ def read(ctx: Context, with_tags: bool = False, missing_ok: bool = False) -> Rol
         role = get_role(iam, name or "")
         if role is None:
             if missing_ok:
-                return RoleState(name or "", exists=False, adopted=True)
+                return RoleState(name=name or "", exists=False, adopted=True)
             raise UsageError(
                 f"role {name} does not exist",
                 "check role.name / --role (list roles: aws iam list-roles), or use --create-role",
@@ -74,21 +104,19 @@ def read(ctx: Context, with_tags: bool = False, missing_ok: bool = False) -> Rol
         if candidate in roles:
             return adopted(roles[candidate])
     if name:
-        return RoleState(name, exists=False)
+        return RoleState(name=name, exists=False)
     return read_created(ctx, roles.get(ctx.spec.created_role_name))
 
 
 def adopted(role: dict[str, Any]) -> RoleState:
-    return RoleState(role["RoleName"], True, role["Arn"], adopted=True)
+    return RoleState(name=role["RoleName"], exists=True, arn=role["Arn"], adopted=True)
 
 
 def get_role(iam: Any, name: str) -> dict[str, Any] | None:
-    try:
-        return iam.get_role(RoleName=name)["Role"]
-    except Exception as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return None
-        raise translate(exc, f"reading role {name}") from None
+    response = unless_missing(
+        lambda: iam.get_role(RoleName=name), {"NoSuchEntity"}, None, f"reading role {name}"
+    )
+    return response["Role"] if response else None
 
 
 def find_roles(iam: Any, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -119,34 +147,42 @@ def read_created(ctx: Context, role: dict[str, Any] | None) -> RoleState:
     which ListRoles leaves out) come from `read_details`, run beside the other resources' reads."""
     name = ctx.spec.created_role_name
     if role is None:
-        return RoleState(name, exists=False)
+        return RoleState(name=name, exists=False)
     trust = role.get("AssumeRolePolicyDocument")
     if isinstance(trust, str):
         trust = json.loads(unquote(trust))
-    tags = tags_dict(role["Tags"]) if "Tags" in role else None
-    return RoleState(name, True, role["Arn"], False, trust, None, tags, details_read=False)
+    return RoleState(
+        name=name,
+        exists=True,
+        arn=role["Arn"],
+        trust_policy=trust,
+        tags=tags_dict(role["Tags"]) if "Tags" in role else None,
+        details_read=False,
+    )
 
 
-def read_details(ctx: Context, state: RoleState, with_tags: bool = False) -> RoleState:
-    """Complete a created role's state: its inline policy, and its tags when asked for."""
+def read_details(ctx: Context, state: RoleState) -> RoleState:
+    """Complete a created role's state: its inline policy, and its tags when the run reads tags
+    (ListRoles leaves them out)."""
     if not state.exists or state.adopted or state.details_read:
         return state
     iam = ctx.client("iam")
     readers = {"inline_policy": lambda: read_inline_policy(ctx, iam, state.name)}
-    if with_tags and state.tags is None:
+    if (ctx.with_tags or ctx.teardown) and state.tags is None:
         readers["tags"] = lambda: tags_dict(iam.list_role_tags(RoleName=state.name).get("Tags", []))
     return replace(state, details_read=True, **parallel_reads(readers))
 
 
 def read_inline_policy(ctx: Context, iam: Any, role_name: str) -> dict[str, Any] | None:
-    try:
-        document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name(ctx))[
-            "PolicyDocument"
-        ]
-    except Exception as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return None
-        raise translate(exc, f"reading the policy of role {role_name}") from None
+    response = unless_missing(
+        lambda: iam.get_role_policy(RoleName=role_name, PolicyName=policy_name(ctx)),
+        {"NoSuchEntity"},
+        None,
+        f"reading the policy of role {role_name}",
+    )
+    if response is None:
+        return None
+    document = response["PolicyDocument"]
     return json.loads(unquote(document)) if isinstance(document, str) else document
 
 
@@ -180,44 +216,33 @@ def least_privilege_policy(ctx: Context) -> dict[str, Any]:
 
 
 def plan(ctx: Context, state: RoleState) -> Change:
-    state = read_details(ctx, state)  # a no-op when observe already read them
     if state.adopted:
         return Change(KIND, state.name, Action.UNCHANGED, ("existing role, used as is",))
     if not state.exists:
-        return change_for(KIND, state.name, ["missing"], ["create", "policy"], exists=False)
+        return change_for(KIND, state.name, ["missing"], [Op.CREATE, Op.POLICY], exists=False)
     reasons, ops = [], []
     if state.trust_policy != TRUST_POLICY:
         reasons.append("trust policy differs (want lambda.amazonaws.com only)")
-        ops.append("trust")
+        ops.append(Op.TRUST)
     if state.inline_policy != least_privilege_policy(ctx):
         reasons.append(
             "permissions policy missing"
             if state.inline_policy is None
             else "permissions policy differs"
         )
-        ops.append("policy")
+        ops.append(Op.POLICY)
     return change_for(KIND, state.name, reasons, ops, exists=True)
 
 
 def apply(ctx: Context, state: RoleState, change: Change) -> Change:
-    iam = ctx.client("iam")
-    if "create" in change.ops:
-        create(ctx, iam, state.name)
-    if "trust" in change.ops:
-        iam.update_assume_role_policy(RoleName=state.name, PolicyDocument=json.dumps(TRUST_POLICY))
-    if "policy" in change.ops:
-        iam.put_role_policy(
-            RoleName=state.name,
-            PolicyName=policy_name(ctx),
-            PolicyDocument=json.dumps(least_privilege_policy(ctx)),
-        )
+    perform(ctx, state, change.ops, PERFORM)
     return change
 
 
-def create(ctx: Context, iam: Any, name: str) -> None:
+def create(ctx: Context, state: RoleState) -> None:
     try:
-        iam.create_role(
-            RoleName=name,
+        ctx.client("iam").create_role(
+            RoleName=state.name,
             AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
             Description=f"Execution role of {ctx.spec.function.name}, made by pipectl",
             Tags=tag_list(ctx.spec.tags),
@@ -228,33 +253,46 @@ def create(ctx: Context, iam: Any, name: str) -> None:
             return
         if code in {"AccessDenied", "AccessDeniedException"}:
             raise AwsError(
-                f"you may not create IAM roles here (iam:CreateRole denied for {name})",
+                f"you may not create IAM roles here (iam:CreateRole denied for {state.name})",
                 "in an AWS Academy lab use `--role LabRole` (or role.mode: existing, "
                 "role.name: LabRole)",
                 code,
             ) from None
-        raise translate(exc, f"creating role {name}") from None
+        raise translate(exc, f"creating role {state.name}") from None
 
 
-def plan_destroy(ctx: Context, state: RoleState, delete_data: bool) -> Change:
-    if not state.exists:
-        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
-    if state.adopted or not owned(state.tags, ctx.spec.pipeline):
-        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    return Change(KIND, state.name, Action.DELETE, (), ("delete",))
+def set_trust(ctx: Context, state: RoleState) -> None:
+    ctx.client("iam").update_assume_role_policy(
+        RoleName=state.name, PolicyDocument=json.dumps(TRUST_POLICY)
+    )
 
 
-def destroy(ctx: Context, state: RoleState, change: Change) -> Change:
-    if "delete" not in change.ops:
-        return change
+def set_policy(ctx: Context, state: RoleState) -> None:
+    ctx.client("iam").put_role_policy(
+        RoleName=state.name,
+        PolicyName=policy_name(ctx),
+        PolicyDocument=json.dumps(least_privilege_policy(ctx)),
+    )
+
+
+def delete(ctx: Context, state: RoleState) -> None:
+    """A role must lose its policies before DeleteRole."""
     iam = ctx.client("iam")
     for name in iam.list_role_policies(RoleName=state.name).get("PolicyNames", []):
         iam.delete_role_policy(RoleName=state.name, PolicyName=name)
     for policy in iam.list_attached_role_policies(RoleName=state.name).get("AttachedPolicies", []):
         iam.detach_role_policy(RoleName=state.name, PolicyArn=policy["PolicyArn"])
-    try:
-        iam.delete_role(RoleName=state.name)
-    except Exception as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
+    unless_missing(lambda: iam.delete_role(RoleName=state.name), {"NoSuchEntity"}, None)
+
+
+PERFORM = {Op.CREATE: create, Op.TRUST: set_trust, Op.POLICY: set_policy, Op.DELETE: delete}
+
+
+def plan_destroy(ctx: Context, state: RoleState) -> Change:
+    verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
+    return verdict or Change(KIND, state.name, Action.DELETE, (), (Op.DELETE,))
+
+
+def destroy(ctx: Context, state: RoleState, change: Change) -> Change:
+    perform(ctx, state, change.ops, PERFORM)
     return change

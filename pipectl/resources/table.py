@@ -1,54 +1,69 @@
 """The results table: partition key `file_name` (String), on-demand billing. A table that exists
-with another key schema is an error, never silently reused or replaced."""
+with another key schema is a problem `up` refuses, never silently reused or replaced."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from pipectl.aws import error_code, translate
-from pipectl.errors import AwsError, PipectlError
-from pipectl.plan import Action, Change, Context, change_for
-from pipectl.resources.common import delete_quietly, tag_list, tags_dict, teardown_verdict
+from pipectl.context import Context
+from pipectl.errors import AwsError
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.common import (
+    delete_quietly,
+    perform,
+    tag_list,
+    tags_dict,
+    teardown_verdict,
+    unless_missing,
+)
 
 KIND = "table"
 
 
-@dataclass(frozen=True)
-class TableState:
-    name: str
-    exists: bool
+class Op(BaseOp):
+    CREATE = "create", "dynamodb.CreateTable", "dynamodb.DescribeTable"
+    BILLING = "billing", "dynamodb.UpdateTable", "dynamodb.DescribeTable"
+    DELETE = "delete", "dynamodb.DeleteTable"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableState(ResourceState):
     key_schema: tuple[tuple[str, str, str], ...] = ()  # (attribute, KeyType, AttributeType)
     billing_mode: str = ""
     status: str = ""
     arn: str = ""
-    tags: dict[str, str] | None = None
+    holds_items: bool | None = None  # read only for teardown
 
 
-def read(ctx: Context, with_tags: bool = False) -> TableState:
+def read(ctx: Context) -> TableState:
     name = ctx.spec.table.name
     dynamodb = ctx.client("dynamodb")
-    try:
-        table = dynamodb.describe_table(TableName=name)["Table"]
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return TableState(name, exists=False)
-        raise translate(exc, f"reading table {name}") from None
+    response = unless_missing(
+        lambda: dynamodb.describe_table(TableName=name),
+        {"ResourceNotFoundException"},
+        None,
+        f"reading table {name}",
+    )
+    if response is None:
+        return TableState(name=name, exists=False)
+    table = response["Table"]
     types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
     keys = tuple(
         (k["AttributeName"], k["KeyType"], types.get(k["AttributeName"], "?"))
         for k in table["KeySchema"]
     )
-    billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-    tags = read_tags(dynamodb, table["TableArn"]) if with_tags else None
     return TableState(
-        name,
-        True,
-        keys,
-        billing,
-        table.get("TableStatus", ""),
-        table["TableArn"],
-        tags,
+        name=name,
+        exists=True,
+        key_schema=keys,
+        billing_mode=table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
+        status=table.get("TableStatus", ""),
+        arn=table["TableArn"],
+        tags=read_tags(dynamodb, table["TableArn"]) if ctx.with_tags or ctx.teardown else None,
+        holds_items=holds_items(dynamodb, name) if ctx.teardown else None,
     )
 
 
@@ -56,57 +71,63 @@ def read_tags(dynamodb: Any, arn: str) -> dict[str, str]:
     return tags_dict(dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
 
 
+def holds_items(dynamodb: Any, name: str) -> bool:
+    """ItemCount is refreshed only every ~6 hours on AWS: ask for one item instead."""
+    response = dynamodb.scan(TableName=name, Limit=1, Select="COUNT")
+    return response.get("Count", 0) > 0 or "LastEvaluatedKey" in response
+
+
 def wanted_keys(ctx: Context) -> tuple[tuple[str, str, str], ...]:
     return ((ctx.spec.table.partition_key, "HASH", "S"),)
 
 
+def key_schema_problem(ctx: Context, state: TableState) -> AwsError | None:
+    """A table that exists keyed otherwise cannot be used, nor replaced by pipectl."""
+    if not state.exists or state.key_schema == wanted_keys(ctx):
+        return None
+    have = ", ".join(f"{a} {k} ({t})" for a, k, t in state.key_schema)
+    return AwsError(
+        f"table {state.name} exists with key schema {have}; pipectl needs "
+        f"{ctx.spec.table.partition_key} HASH (S)",
+        "set table.name to another name, or delete that table yourself",
+        "KeySchemaMismatch",
+    )
+
+
 def plan(ctx: Context, state: TableState) -> Change:
     if not state.exists:
-        return change_for(KIND, state.name, ["missing"], ["create"], exists=False)
-    if state.key_schema != wanted_keys(ctx):
-        have = ", ".join(f"{a} {k} ({t})" for a, k, t in state.key_schema)
-        raise AwsError(
-            f"table {state.name} exists with key schema {have}; pipectl needs "
-            f"{ctx.spec.table.partition_key} HASH (S)",
-            "set table.name to another name, or delete that table yourself",
-            "KeySchemaMismatch",
-        )
+        return change_for(KIND, state.name, ["missing"], [Op.CREATE], exists=False)
+    problem = key_schema_problem(ctx, state)
+    if problem is not None:
+        return Change(KIND, state.name, Action.FAILED, (problem.message,), problem=problem)
     if state.billing_mode != "PAY_PER_REQUEST":
-        return change_for(
-            KIND,
-            state.name,
-            [f"billing {state.billing_mode}, want PAY_PER_REQUEST"],
-            ["billing"],
-            exists=True,
-        )
+        reason = f"billing {state.billing_mode}, want PAY_PER_REQUEST"
+        return change_for(KIND, state.name, [reason], [Op.BILLING], exists=True)
     return change_for(KIND, state.name, [], [], exists=True)
 
 
-def key_schema_problem(ctx: Context, state: TableState) -> str | None:
-    """For status: the same mismatch `plan` refuses, as a drift line."""
-    try:
-        plan(ctx, state)
-    except PipectlError as exc:
-        return exc.message
-    return None
-
-
 def apply(ctx: Context, state: TableState, change: Change) -> Change:
-    dynamodb = ctx.client("dynamodb")
-    key = ctx.spec.table.partition_key
-    if "create" in change.ops:
-        response = dynamodb.create_table(
-            TableName=state.name,
-            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            Tags=tag_list(ctx.spec.tags),
-        )
-        wait_active(ctx, response["TableDescription"].get("TableStatus", ""))
-    if "billing" in change.ops:
-        response = dynamodb.update_table(TableName=state.name, BillingMode="PAY_PER_REQUEST")
-        wait_active(ctx, response["TableDescription"].get("TableStatus", ""))
+    perform(ctx, state, change.ops, PERFORM)
     return change
+
+
+def create(ctx: Context, state: TableState) -> None:
+    key = ctx.spec.table.partition_key
+    response = ctx.client("dynamodb").create_table(
+        TableName=state.name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=tag_list(ctx.spec.tags),
+    )
+    wait_active(ctx, response["TableDescription"].get("TableStatus", ""))
+
+
+def set_billing(ctx: Context, state: TableState) -> None:
+    response = ctx.client("dynamodb").update_table(
+        TableName=state.name, BillingMode="PAY_PER_REQUEST"
+    )
+    wait_active(ctx, response["TableDescription"].get("TableStatus", ""))
 
 
 def wait_active(ctx: Context, status: str) -> None:
@@ -118,29 +139,31 @@ def wait_active(ctx: Context, status: str) -> None:
     waiter.wait(TableName=ctx.spec.table.name, WaiterConfig={"Delay": 1, "MaxAttempts": attempts})
 
 
-def plan_destroy(ctx: Context, state: TableState, delete_data: bool) -> Change:
-    verdict = teardown_verdict(KIND, state.name, state.exists, state.tags, ctx.spec.pipeline)
+def delete(ctx: Context, state: TableState) -> None:
+    delete_quietly(
+        lambda: ctx.client("dynamodb").delete_table(TableName=state.name),
+        {"ResourceNotFoundException"},
+    )
+
+
+PERFORM = {Op.CREATE: create, Op.BILLING: set_billing, Op.DELETE: delete}
+
+
+def plan_destroy(ctx: Context, state: TableState) -> Change:
+    verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
     if verdict:
         return verdict
-    if not has_items(ctx, state.name):
-        return Change(KIND, state.name, Action.DELETE, ("holds no items",), ("delete",))
-    if not delete_data:
+    if not state.holds_items:
+        return Change(KIND, state.name, Action.DELETE, ("holds no items",), (Op.DELETE,))
+    if not ctx.delete_data:
         return Change(
             KIND, state.name, Action.KEEP, ("holds items: pass --delete-data to delete it",)
         )
-    return Change(KIND, state.name, Action.DELETE, ("with its items (--delete-data)",), ("delete",))
-
-
-def has_items(ctx: Context, name: str) -> bool:
-    """ItemCount is refreshed only every ~6 hours on AWS: ask for one item instead."""
-    response = ctx.client("dynamodb").scan(TableName=name, Limit=1, Select="COUNT")
-    return response.get("Count", 0) > 0 or "LastEvaluatedKey" in response
+    return Change(
+        KIND, state.name, Action.DELETE, ("with its items (--delete-data)",), (Op.DELETE,)
+    )
 
 
 def destroy(ctx: Context, state: TableState, change: Change) -> Change:
-    if "delete" in change.ops:
-        delete_quietly(
-            lambda: ctx.client("dynamodb").delete_table(TableName=state.name),
-            {"ResourceNotFoundException"},
-        )
+    perform(ctx, state, change.ops, PERFORM)
     return change

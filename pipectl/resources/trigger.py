@@ -7,12 +7,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipectl.aws import error_code, error_message, translate
+from pipectl.aws import error_code, error_message
+from pipectl.context import Context
 from pipectl.errors import AwsError
-from pipectl.plan import Action, Change, Context, change_for
+from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Op as BaseOp
+from pipectl.resources.base import ResourceState
+from pipectl.resources.common import unless_missing
 from pipectl.retry import retry
 
 KIND = "trigger"
+
+
+class Op(BaseOp):
+    PUT = "put", "s3.PutBucketNotificationConfiguration"
+    REMOVE = (
+        "remove",
+        "s3.GetBucketNotificationConfiguration",
+        "s3.PutBucketNotificationConfiguration",
+    )
+
+
 SECTIONS = (
     "LambdaFunctionConfigurations",
     "QueueConfigurations",
@@ -23,23 +38,32 @@ CANNOT_VALIDATE = "unable to validate the following destination configurations"
 AMBIGUOUS = "ambiguously defined"
 
 
-@dataclass(frozen=True)
-class TriggerState:
-    id: str
-    exists: bool
+@dataclass(frozen=True, kw_only=True)
+class TriggerState(ResourceState):
+    """pipectl's entry in the bucket's notification configuration; `name` is its Id."""
+
     entry: dict[str, Any] | None = None
     configuration: dict[str, Any] = field(default_factory=dict)
     bucket_exists: bool = True
 
+    def managed(self, pipeline: str) -> bool:
+        return self.exists  # found by pipectl's own Id
 
-def read(ctx: Context, with_tags: bool = False) -> TriggerState:
+    @property
+    def id(self) -> str:
+        return self.name
+
+
+def read(ctx: Context) -> TriggerState:
     trigger_id = ctx.notification_id
-    try:
-        response = ctx.client("s3").get_bucket_notification_configuration(Bucket=ctx.bucket_name)
-    except Exception as exc:
-        if error_code(exc) == "NoSuchBucket":
-            return TriggerState(trigger_id, exists=False, bucket_exists=False)
-        raise translate(exc, f"reading the notifications of {ctx.bucket_name}") from None
+    response = unless_missing(
+        lambda: ctx.client("s3").get_bucket_notification_configuration(Bucket=ctx.bucket_name),
+        {"NoSuchBucket"},
+        None,
+        f"reading the notifications of {ctx.bucket_name}",
+    )
+    if response is None:
+        return TriggerState(name=trigger_id, exists=False, bucket_exists=False)
     configuration = {k: v for k, v in response.items() if k in SECTIONS}
     entry = next(
         (
@@ -49,7 +73,9 @@ def read(ctx: Context, with_tags: bool = False) -> TriggerState:
         ),
         None,
     )
-    return TriggerState(trigger_id, entry is not None, entry, configuration)
+    return TriggerState(
+        name=trigger_id, exists=entry is not None, entry=entry, configuration=configuration
+    )
 
 
 def wanted_entry(ctx: Context) -> dict[str, Any]:
@@ -92,9 +118,9 @@ def entry_drift(ctx: Context, entry: dict[str, Any]) -> list[str]:
 
 def plan(ctx: Context, state: TriggerState) -> Change:
     if not state.exists:
-        return change_for(KIND, state.id, ["trigger missing"], ["put"], exists=False)
+        return change_for(KIND, state.name, ["trigger missing"], [Op.PUT], exists=False)
     drift = entry_drift(ctx, state.entry or {})
-    return change_for(KIND, state.id, drift, ["put"] if drift else [], exists=True)
+    return change_for(KIND, state.name, drift, [Op.PUT] if drift else [], exists=True)
 
 
 def merged(
@@ -115,9 +141,9 @@ def merged(
 
 
 def apply(ctx: Context, state: TriggerState, change: Change) -> Change:
-    if "put" in change.ops:
+    if Op.PUT in change.ops:
         # A bucket created in this run has no other entries: planning's read is still current.
-        put(ctx, merged(state.configuration, wanted_entry(ctx), state.id))
+        put(ctx, merged(state.configuration, wanted_entry(ctx), state.name))
     return change
 
 
@@ -161,15 +187,15 @@ def cannot_validate(exc: BaseException) -> bool:
     return error_code(exc) == "InvalidArgument" and CANNOT_VALIDATE in error_message(exc).lower()
 
 
-def plan_destroy(ctx: Context, state: TriggerState, delete_data: bool) -> Change:
+def plan_destroy(ctx: Context, state: TriggerState) -> Change:
     if not state.exists:
-        return Change(KIND, state.id, Action.UNCHANGED, ("does not exist",))
-    return Change(KIND, state.id, Action.DELETE, ("pipectl's entry only",), ("remove",))
+        return Change(KIND, state.name, Action.UNCHANGED, ("does not exist",))
+    return Change(KIND, state.name, Action.DELETE, ("pipectl's entry only",), (Op.REMOVE,))
 
 
 def destroy(ctx: Context, state: TriggerState, change: Change) -> Change:
-    if "remove" in change.ops:
+    if Op.REMOVE in change.ops:
         current = read(ctx)  # the latest configuration, so a foreign entry added since is kept
         if current.exists:
-            put(ctx, merged(current.configuration, None, state.id))
+            put(ctx, merged(current.configuration, None, state.name))
     return change

@@ -8,6 +8,12 @@ from pipectl.plan import Action
 from pipectl.resources import bucket
 
 
+def tagged(ctx):
+    """The context of a run that reads tags (status, down)."""
+    ctx.with_tags = True
+    return ctx
+
+
 def converge(ctx):
     state = bucket.read(ctx)
     change = bucket.plan(ctx, state)
@@ -95,7 +101,7 @@ def test_adopted_bucket_is_not_tagged(make_ctx):
     ctx.client("s3").create_bucket(Bucket=ctx.bucket_name)
     change = converge(ctx)
     assert change.action is Action.UPDATE
-    assert bucket.read(ctx, with_tags=True).tags == {}
+    assert bucket.read(tagged(ctx)).tags == {}
 
 
 def test_versioning_follows_config(make_ctx, spec_with):

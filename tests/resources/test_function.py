@@ -12,6 +12,12 @@ from pipectl.resources import function, role
 NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 
 
+def packaged(ctx, package):
+    """The context of a run that deploys `package` (up and status build it first)."""
+    ctx.package = package
+    return ctx
+
+
 @pytest.fixture
 def lab_role(mocked):
     import json
@@ -28,8 +34,8 @@ def package():
 
 def converge(ctx, package):
     state = function.read(ctx)
-    change = function.plan(ctx, state, package)
-    return function.apply(ctx, state, change, package)
+    change = function.plan(packaged(ctx, package), state)
+    return function.apply(packaged(ctx, package), state, change)
 
 
 def test_create_then_unchanged(make_ctx, lab_role, package):
@@ -48,18 +54,18 @@ def test_create_then_unchanged(make_ctx, lab_role, package):
     )
     assert invoke["MaximumRetryAttempts"] == 2
     assert invoke["MaximumEventAgeInSeconds"] == 21600
-    assert function.plan(ctx, function.read(ctx), package).action is Action.UNCHANGED
+    assert function.plan(packaged(ctx, package), function.read(ctx)).action is Action.UNCHANGED
 
 
 def test_memory_change_updates_configuration_only(make_ctx, lab_role, package, spec_with):
     ctx, _ = make_ctx()
     converge(ctx, package)
     ctx, _ = make_ctx(spec_with(function={"memory_mb": 256}))
-    change = function.plan(ctx, function.read(ctx), package)
+    change = function.plan(packaged(ctx, package), function.read(ctx))
     assert change.reasons == ("memory 128, want 256",)
     assert change.ops == ("configuration",)
     before = len(ctx.aws.calls.calls)
-    function.apply(ctx, function.read(ctx), change, package)
+    function.apply(packaged(ctx, package), function.read(ctx), change)
     made = ctx.aws.calls.calls[before:]
     assert "lambda.UpdateFunctionConfiguration" in made
     assert "lambda.UpdateFunctionCode" not in made
@@ -75,10 +81,10 @@ def test_code_change_uploads_code_only(make_ctx, lab_role, package, tmp_path, sp
     (tmp_path / "app.py").write_text("def lambda_handler(event, context):\n    return 1\n")
     changed = packaging.build(str(tmp_path))
     ctx, _ = make_ctx(spec_with(function={"source": str(tmp_path)}))
-    change = function.plan(ctx, function.read(ctx), changed)
+    change = function.plan(packaged(ctx, changed), function.read(ctx))
     assert change.ops == ("code",)
     assert change.reasons == ("code differs from handler/",)
-    function.apply(ctx, function.read(ctx), change, changed)
+    function.apply(packaged(ctx, changed), function.read(ctx), change)
     conf = boto3.client("lambda").get_function_configuration(
         FunctionName="serverless-data-processor"
     )
@@ -140,9 +146,9 @@ def test_update_in_progress_conflict_is_retried(make_ctx, lab_role, package, fau
         times=1,
     )
     ctx, _ = make_ctx(spec_with(function={"timeout_s": 60}))
-    change = function.plan(ctx, function.read(ctx), package)
+    change = function.plan(packaged(ctx, package), function.read(ctx))
     assert change.reasons == ("timeout 30, want 60",)
-    function.apply(ctx, function.read(ctx), change, package)
+    function.apply(packaged(ctx, package), function.read(ctx), change)
     assert faults.fired == ["lambda.UpdateFunctionConfiguration"]
     conf = boto3.client("lambda").get_function_configuration(
         FunctionName="serverless-data-processor"
@@ -161,11 +167,11 @@ def test_changed_async_settings_are_replaced(make_ctx, lab_role, package, spec_w
     ctx, _ = make_ctx()
     converge(ctx, package)
     ctx, _ = make_ctx(spec_with(function={"max_retry_attempts": 0, "max_event_age_s": 600}))
-    change = function.plan(ctx, function.read(ctx), package)
-    assert change.ops == ("invoke_config",)
+    change = function.plan(packaged(ctx, package), function.read(ctx))
+    assert change.ops == ("replace_invoke_config",)
     assert change.reasons == (
         "MaximumRetryAttempts 2, want 0",
         "MaximumEventAgeInSeconds 21600, want 600",
     )
-    function.apply(ctx, function.read(ctx), change, package)
-    assert function.plan(ctx, function.read(ctx), package).action is Action.UNCHANGED
+    function.apply(packaged(ctx, package), function.read(ctx), change)
+    assert function.plan(packaged(ctx, package), function.read(ctx)).action is Action.UNCHANGED

@@ -6,6 +6,12 @@ from pipectl.plan import Action
 from pipectl.resources import table
 
 
+def tagged(ctx):
+    """The context of a run that reads tags (status, down)."""
+    ctx.with_tags = True
+    return ctx
+
+
 def converge(ctx):
     state = table.read(ctx)
     return table.apply(ctx, state, table.plan(ctx, state))
@@ -20,7 +26,7 @@ def test_create_on_demand_with_string_hash_key_and_tags(make_ctx):
         {"AttributeName": "file_name", "AttributeType": "S"}
     ]
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    state = table.read(ctx, with_tags=True)
+    state = table.read(tagged(ctx))
     assert state.tags == {"managed-by": "pipectl", "pipectl-pipeline": "serverless-data"}
     assert table.plan(ctx, state).action is Action.UNCHANGED
 
@@ -33,8 +39,10 @@ def test_other_key_schema_is_an_error_not_a_reuse(make_ctx):
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    change = table.plan(ctx, table.read(ctx))
+    assert change.action is Action.FAILED
     with pytest.raises(AwsError, match=r"key schema id HASH \(N\).*file_name HASH \(S\)"):
-        table.plan(ctx, table.read(ctx))
+        raise change.problem
 
 
 def test_provisioned_table_is_switched_to_on_demand(make_ctx):

@@ -11,6 +11,12 @@ from pipectl.resources import bucket, function, permission, role, trigger
 CANNOT_VALIDATE = "Unable to validate the following destination configurations"
 
 
+def packaged(ctx, package):
+    """The context of a run that deploys `package` (up and status build it first)."""
+    ctx.package = package
+    return ctx
+
+
 @pytest.fixture
 def ready(make_ctx):
     """Bucket, function and permission in place: what the trigger step runs after."""
@@ -25,7 +31,7 @@ def ready(make_ctx):
             state = module.read(ctx)
             if module is permission:
                 fstate = function.read(ctx)
-                function.apply(ctx, fstate, function.plan(ctx, fstate, package), package)
+                function.apply(ctx, fstate, function.plan(packaged(ctx, package), fstate))
                 state = module.read(ctx)
             module.apply(ctx, state, module.plan(ctx, state))
         return ctx

@@ -1,0 +1,46 @@
+"""The resources of a pipeline, in the order `up` converges them: the only list of kinds.
+
+Each entry names the module implementing the `Resource` contract (see base.py), what it waits for
+on the way up and on the way down (`down` runs the same graph with its own edges), and when it is
+part of the pipeline at all. Adding a resource means one module and one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipectl.config import Spec
+from pipectl.resources import bucket, function, log_group, permission, queue, role, table, trigger
+
+
+def always(spec: Spec) -> bool:
+    return True
+
+
+def on_failure_queue(spec: Spec) -> bool:
+    return spec.function.on_failure_queue
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    module: Any  # a module satisfying base.Resource
+    after_up: tuple[str, ...] = ()
+    after_down: tuple[str, ...] = ()
+    configured: Callable[[Spec], bool] = always
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("bucket", bucket, after_down=("trigger",)),
+    Kind("table", table, after_down=("function",)),  # no event in flight may find it gone
+    Kind("role", role, after_down=("function",)),
+    Kind("log_group", log_group, after_down=("function",)),
+    Kind(
+        "queue", queue, after_down=("function",), configured=lambda s: s.function.on_failure_queue
+    ),
+    Kind("function", function, after_up=("role", "log_group", "queue"), after_down=("permission",)),
+    Kind("permission", permission, after_up=("function",), after_down=("trigger",)),
+    Kind("trigger", trigger, after_up=("permission", "bucket")),
+)
