@@ -85,7 +85,7 @@ def read_events(
     filter_pattern: str | None = None,
     page_size: int | None = None,
 ) -> Iterator[LogEvent]:
-    """Every event of `group` from `start_ms` on, following nextToken across pages."""
+    """Every event of `group` from `start_ms` on, across pages (botocore's paginator)."""
     # AWS always interleaves streams by time (the flag is deprecated and ignored); moto needs it.
     kwargs: dict[str, Any] = {
         "logGroupName": group,
@@ -95,20 +95,16 @@ def read_events(
     if filter_pattern:
         kwargs["filterPattern"] = filter_pattern
     if page_size:
-        kwargs["limit"] = page_size
-    while True:
-        try:
-            response = client.filter_log_events(**kwargs)
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                raise LogGroupMissing(group) from None
-            raise translate(exc, f"reading log group {group}") from None
-        for raw in response.get("events", []):
-            yield LogEvent.from_aws(raw)
-        token = response.get("nextToken")
-        if not token or token == kwargs.get("nextToken"):  # a repeated token would loop forever
-            return
-        kwargs["nextToken"] = token
+        kwargs["PaginationConfig"] = {"PageSize": page_size}
+    pages = client.get_paginator("filter_log_events").paginate(**kwargs)
+    try:
+        for page in pages:
+            for raw in page.get("events", []):
+                yield LogEvent.from_aws(raw)
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise LogGroupMissing(group) from None
+        raise translate(exc, f"reading log group {group}") from None
 
 
 def read(
