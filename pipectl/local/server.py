@@ -27,14 +27,19 @@ from pathlib import Path
 
 import pipectl
 from pipectl.errors import PipectlError, UsageError
+from pipectl.local import settings
+from pipectl.retry import Backoff, poll
 
 DEFAULT_PORT = 5050
 HOST = "127.0.0.1"
 RECORD_FILE = "emulator.json"
 LOCK_FILE = "emulator.lock"
 LOG_FILE = "emulator.log"
+INTERPRETERS_FILE = "interpreters.json"  # written by the emulator (serve.py)
 STOP_GRACE_S = 5.0
 LOG_TAIL_LINES = 15
+# Python and moto start in about a second: look often, then less so.
+STARTUP = Backoff(0.02, 1.5, 0.25)
 
 # Servers this process started, kept so that their exit is reaped (a zombie still "exists" for
 # os.kill(pid, 0)) and so that Popen does not warn about a child it thinks was forgotten.
@@ -79,6 +84,7 @@ def start(
         if running is not None:
             return running, False
         _check_installed()
+        settings.from_environ()  # a bad PIPECTL_LOCAL_* value: exit 2 now, not a dead emulator
         chosen = _choose_port(port)
         log_file = home / LOG_FILE
         proc = _spawn(chosen, log_file)
@@ -109,6 +115,26 @@ def stop(home: Path | None = None) -> EmulatorInfo | None:
         _terminate(info.pid)
         (home / RECORD_FILE).unlink(missing_ok=True)
         return info
+
+
+def interpreters(home: Path | None = None) -> dict[str, dict[str, str]]:
+    """Which Python each runtime has run on in the running emulator, as it recorded it:
+    runtime -> {"executable", "version", "source", "warning"} ("warning" non-empty when the
+    runtime's own Python was not found and the emulator's ran instead). Empty when no emulator
+    runs or no function has started yet."""
+    home = home or home_dir()
+    if status(home) is None:
+        return {}
+    try:
+        records = json.loads((home / INTERPRETERS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    keys = ("executable", "version", "source", "warning")
+    return {
+        runtime: {key: str(fields.get(key, "")) for key in keys}
+        for runtime, fields in records.items()
+        if isinstance(fields, dict)
+    }
 
 
 def ensure_running(home: Path | None = None) -> EmulatorInfo:
@@ -197,7 +223,8 @@ def _spawn(port: int, log_file: Path) -> subprocess.Popen[bytes]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     with open(log_file, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipectl.local.serve", "--port", str(port), "--host", HOST],
+            [sys.executable, "-m", "pipectl.local.serve"]
+            + ["--port", str(port), "--host", HOST, "--home", str(log_file.parent)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -212,16 +239,16 @@ def _spawn(port: int, log_file: Path) -> subprocess.Popen[bytes]:
 def _wait_until_ready(
     proc: subprocess.Popen[bytes], port: int, log_file: Path, timeout_s: float
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise PipectlError(
-                f"the local emulator exited during startup (exit code {proc.returncode})",
-                f"its log, {log_file}, ends with:\n{_log_tail(log_file)}",
-            )
-        if _answers(port):
-            return
-        time.sleep(0.05)
+    """Wait until the server answers on its port; an error naming the log if it exits first
+    or stays silent past `timeout_s`."""
+    ready = poll(lambda: proc.poll() is not None or _answers(port), timeout_s, backoff=STARTUP)
+    if ready and proc.poll() is not None:
+        raise PipectlError(
+            f"the local emulator exited during startup (exit code {proc.returncode})",
+            f"its log, {log_file}, ends with:\n{_log_tail(log_file)}",
+        )
+    if ready:
+        return
     _terminate(proc.pid)
     raise PipectlError(
         f"the local emulator did not answer on port {port} within {timeout_s:g} s",
@@ -260,12 +287,9 @@ def _terminate(pid: int) -> None:
     for sig, wait_s in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                _spawned.pop(pid, None)
-                return
-            time.sleep(0.05)
+        if poll(lambda: not _alive(pid), wait_s, backoff=STARTUP):
+            _spawned.pop(pid, None)
+            return
     raise PipectlError(f"the local emulator (pid {pid}) did not stop", f"kill it: kill -9 {pid}")
 
 

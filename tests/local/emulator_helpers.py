@@ -3,13 +3,16 @@ to import from when other test directories have one too)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
+import re
 import socket
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,11 @@ import pytest
 from pipectl.resources.role import TRUST_POLICY
 
 REGION = "us-east-1"
+REPORT = re.compile(
+    r"^REPORT RequestId: (?P<id>\S+)\tDuration: (?P<duration>\d+\.\d\d) ms"
+    r"\tBilled Duration: (?P<billed>\d+) ms\tMemory Size: (?P<memory>\d+) MB"
+    r"\tMax Memory Used: (?P<used>\d+) MB(\tInit Duration: (?P<init>\d+\.\d\d) ms)?$"
+)
 
 
 def free_port() -> int:
@@ -49,13 +57,71 @@ def wait_for(check: Callable[[], Any], timeout_s: float = 30, what: str = "condi
 
 def log_messages(logs: Any, group: str) -> list[str]:
     """Every message in every stream of `group`."""
-    messages = []
-    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
-        events = logs.get_log_events(
-            logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True
-        )["events"]
-        messages += [event["message"] for event in events]
-    return messages
+    return [message for _, _, message in log_events(logs, group)]
+
+
+def log_events(logs: Any, group: str) -> list[tuple[str, int, str]]:
+    """(stream, timestamp, message) of every event of `group`, stream by stream; none while
+    the group does not exist."""
+    try:
+        streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    events = []
+    for stream in streams:
+        name = stream["logStreamName"]
+        response = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)
+        events += [(name, e["timestamp"], e["message"]) for e in response["events"]]
+    return events
+
+
+@dataclass
+class Logged:
+    """One invocation as its log shows it: INIT_START (cold) or START, through REPORT."""
+
+    stream: str
+    request_id: str
+    lines: list[str]
+    started_ms: int
+    ended_ms: int
+
+    @property
+    def report(self) -> re.Match[str]:
+        match = REPORT.fullmatch(self.lines[-1])
+        assert match and match.group("id") == self.request_id, self.lines
+        return match
+
+    @property
+    def cold(self) -> bool:
+        return self.lines[0].startswith("INIT_START")
+
+
+def invocations(logs: Any, group: str) -> list[Logged]:
+    """Every complete invocation of `group`, in the order they started; asserts each is framed
+    START ... END, REPORT under one request id."""
+    found, pending, opened = [], [], 0
+    for stream, timestamp, message in log_events(logs, group):
+        if message.startswith("INIT_START") or (message.startswith("START") and not pending):
+            pending, opened = [], timestamp
+        pending.append(message)
+        if message.startswith("REPORT"):
+            start = next(m for m in pending if m.startswith("START RequestId:"))
+            request_id = start.split()[2]
+            assert f"END RequestId: {request_id}" == pending[-2], pending
+            found.append(Logged(stream, request_id, pending, opened, timestamp))
+            pending = []
+    return sorted(found, key=lambda logged: logged.started_ms)
+
+
+def invoke(
+    aws: Aws, name: str, payload: object = None, **kwargs: Any
+) -> tuple[dict[str, Any], Any, str]:
+    """(response, decoded payload, the log tail) of a RequestResponse invocation."""
+    response = aws.client("lambda").invoke(
+        FunctionName=name, Payload=json.dumps(payload or {}).encode(), LogType="Tail", **kwargs
+    )
+    body = json.loads(response["Payload"].read() or b"null")
+    return response, body, base64.b64decode(response.get("LogResult", "")).decode()
 
 
 class Aws:
@@ -71,8 +137,8 @@ class Aws:
         )
         self._role_arn = ""
 
-    def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url)
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url, **kwargs)
 
     def role_arn(self) -> str:
         if not self._role_arn:
@@ -84,12 +150,17 @@ class Aws:
         return self._role_arn
 
     def create_function(
-        self, name: str, source: str, timeout_s: int = 10, env: dict[str, str] | None = None
+        self,
+        name: str,
+        source: str,
+        timeout_s: int = 10,
+        env: dict[str, str] | None = None,
+        runtime: str = "python3.12",
     ) -> dict[str, Any]:
-        """A python3.12 function `app.lambda_handler` whose app.py is `source`."""
+        """A function `app.lambda_handler` whose app.py is `source`."""
         return self.client("lambda").create_function(
             FunctionName=name,
-            Runtime="python3.12",
+            Runtime=runtime,
             Role=self.role_arn(),
             Handler="app.lambda_handler",
             Code={"ZipFile": make_zip({"app.py": source})},

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from emulator_helpers import Aws, log_messages, make_zip, process_gone, wait_for
+from emulator_helpers import REPORT, Aws, invoke, log_messages, make_zip, process_gone, wait_for
 
 WRITER = """
 import os
@@ -85,29 +84,20 @@ def lambda_handler(event, context):
 EXITER = "import sys\n\nlambda_handler = lambda event, context: sys.exit(3)\n"
 
 STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
-REPORT = re.compile(
-    r"^REPORT RequestId: (\S+)\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms"
-    r"\tMemory Size: 128 MB\tMax Memory Used: \d+ MB$"
-)
-
-
-def invoke(aws: Aws, name: str, payload: object = None) -> tuple[dict, object, str]:
-    """(response, decoded payload, the log tail) of a RequestResponse invocation."""
-    response = aws.client("lambda").invoke(
-        FunctionName=name, Payload=json.dumps(payload or {}).encode(), LogType="Tail"
-    )
-    body = json.loads(response["Payload"].read())
-    return response, body, base64.b64decode(response.get("LogResult", "")).decode()
 
 
 def assert_framed(messages: list[str]) -> str:
-    """One invocation's log: START first, END then REPORT last, one request id. Returns it."""
-    start = re.fullmatch(r"START RequestId: (\S+) Version: \$LATEST", messages[0])
+    """One invocation's log, cold or warm: optional INIT lines, START, END then REPORT last,
+    one request id. Returns it."""
+    starts = [i for i, m in enumerate(messages) if m.startswith("START RequestId:")]
+    assert len(starts) == 1, messages
+    assert starts[0] == 0 or messages[0].startswith("INIT_START"), messages
+    start = re.fullmatch(r"START RequestId: (\S+) Version: \$LATEST", messages[starts[0]])
     assert start, messages
     request_id = start.group(1)
     assert messages[-2] == f"END RequestId: {request_id}", messages
     report = REPORT.fullmatch(messages[-1])
-    assert report and report.group(1) == request_id, messages
+    assert report and report.group("id") == request_id, messages
     return request_id
 
 
@@ -189,11 +179,12 @@ def test_invoke_returns_the_handler_value_and_context(aws: Aws) -> None:
     # The log: framed, print and logging output in order, the result not mixed into it.
     messages = log_messages(aws.client("logs"), "/aws/lambda/echo")
     assert assert_framed(messages) == body["request_id"]
-    assert messages[1] == "first line"
+    at = messages.index(f"START RequestId: {body['request_id']} Version: $LATEST")
+    assert messages[at + 1] == "first line"
     timestamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
     expected = rf"\[INFO\]\t{timestamp}\t{body['request_id']}\ta log record"
-    assert re.fullmatch(expected, messages[2]), messages
-    assert len(messages) == 5
+    assert re.fullmatch(expected, messages[at + 2]), messages
+    assert len(messages) == at + 5
     assert tail.splitlines() == messages
     # The child's own peak memory (a bare interpreter: well under the emulator's ~100 MB).
     used_mb = int(re.search(r"Max Memory Used: (\d+) MB", messages[-1]).group(1))
@@ -256,7 +247,8 @@ def lambda_handler(event, context):
     logs = aws.client("logs")
     for name in ("mix-a", "mix-b"):
         group = f"/aws/lambda/{name}"
-        assert len(logs.describe_log_streams(logGroupName=group)["logStreams"]) == 2
+        # One stream per execution environment: two when both calls overlapped, else one.
+        assert len(logs.describe_log_streams(logGroupName=group)["logStreams"]) in (1, 2)
         printed = [m for m in log_messages(logs, group) if m.startswith("mix-")]
         assert printed and all(m.startswith(f"{name} ") for m in printed), printed
         assert len(printed) == 40

@@ -133,9 +133,14 @@ def test_a_server_dying_at_startup_reports_its_log(
     assert not (home / "emulator.json").exists()
 
 
-def test_stop_kills_functions_still_running(home: Path, tmp_path: Path) -> None:
+def test_stop_kills_functions_still_running_and_warm_ones(home: Path, tmp_path: Path) -> None:
     info, _ = server.start(port=free_port())
     aws = Aws(info.endpoint_url)
+    aws.create_function(
+        "warm", "import os\ndef lambda_handler(event, context):\n    return os.getpid()\n"
+    )
+    warm_pid = json.loads(aws.client("lambda").invoke(FunctionName="warm")["Payload"].read())
+    assert not process_gone(warm_pid)  # kept warm for the next invocation
     pid_file = tmp_path / "pid"
     source = (
         "import os, time\n"
@@ -162,6 +167,7 @@ def test_stop_kills_functions_still_running(home: Path, tmp_path: Path) -> None:
 
     assert process_gone(info.pid)
     wait_for(lambda: process_gone(function_pid), 5, "the function's process to be gone")
+    wait_for(lambda: process_gone(warm_pid), 5, "the warm environment to be gone")
     invoking.join(timeout=10)
     assert not invoking.is_alive()
 
