@@ -1,10 +1,11 @@
-"""All of pipectl's benchmarks in one run, five sections, medians printed (nothing asserted):
+"""All of pipectl's benchmarks in one run, six sections, medians printed (nothing asserted):
 
 1. `pipectl up` cold and re-run against a moto server: wall time, API calls, injected latency
 2. the same console steps with the aws CLI against the same server; pipectl ÷ aws CLI
 3. start-up: `pipectl --help` vs `aws --version`
-4. `pipectl verify` upload -> item latency on the embedded emulator
+4. `pipectl verify` upload -> item latency on the embedded emulator, cold and warm
 5. the Lambda handler's records per second
+6. 500 uploads in a burst through the embedded emulator
 
   python benchmarks/run_all.py [--runs 5] [--quick]
 """
@@ -109,10 +110,12 @@ def main(argv: list[str] | None = None) -> None:
         bench_startup.run(max(5, 2 * runs))
         section("4. verify: upload -> item latency on the embedded emulator")
         verify_latency(runs)
-        print("raw boto3 probe of the same emulator (benchmarks/emulator_latency.py):")
-        run_script("emulator_latency.py", "--uploads", str(max(3, runs)))
+        print("raw boto3 probe of the emulator (benchmarks/emulator_latency.py):")
+        run_script("emulator_latency.py", "--uploads", str(max(5, 2 * runs)))
         section("5. the handler's records per second (benchmarks/handler_throughput.py)")
         run_script("handler_throughput.py", "--runs", str(runs))
+        section("6. 500 uploads in a burst on the embedded emulator (benchmarks/emulator_burst.py)")
+        run_script("emulator_burst.py", "--uploads", "200" if args.quick else "500")
 
     print(f"\nall sections in {time.perf_counter() - started:.0f} s")
 
