@@ -5,6 +5,7 @@ table, deployed with plain boto3 on a started emulator. A module, not a benchmar
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,14 +85,25 @@ class Pipeline:
         return len(logs.describe_log_streams(logGroupName=LOG_GROUP)["logStreams"])
 
 
+def free_port() -> int:
+    """Not the default port 5050: a user's own emulator may want it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
 def started_pipeline() -> Iterator[Pipeline]:
     """A new emulator (its own PIPECTL_HOME, a free port) with the pipeline deployed."""
     with tempfile.TemporaryDirectory() as home:
-        info, _ = server.start(port=None, home=Path(home))
+        info, _ = server.start(port=free_port(), home=Path(home))
         try:
             pipeline = Pipeline(info.endpoint_url)
             pipeline.deploy()
             yield pipeline
+        except BaseException:
+            log = Path(info.log_file).read_text(errors="replace").splitlines()
+            print("the emulator's log ends with:", *log[-20:], sep="\n")
+            raise
         finally:
             server.stop(Path(home))
