@@ -9,9 +9,19 @@ from pipectl.local.server import (
     EmulatorInfo,
     ensure_running,
     home_dir,
+    runtime_interpreters,
     start,
     status,
     stop,
 )
 
-__all__ = ["DEFAULT_PORT", "EmulatorInfo", "ensure_running", "home_dir", "start", "status", "stop"]
+__all__ = [
+    "DEFAULT_PORT",
+    "EmulatorInfo",
+    "ensure_running",
+    "home_dir",
+    "runtime_interpreters",
+    "start",
+    "status",
+    "stop",
+]

@@ -79,6 +79,10 @@ class Environment:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self, timeout_s: float) -> Phase:
         """Start the process and run its INIT phase. OSError if it cannot be started."""
         requests_read, requests_write = os.pipe()

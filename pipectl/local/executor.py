@@ -32,7 +32,6 @@ from moto.awslambda.utils import get_backend
 from moto.core.exceptions import JsonRESTError
 from moto.s3 import notifications as s3_notifications
 
-from pipectl.local import interpreters
 from pipectl.local.async_invocations import AsyncInvoker
 from pipectl.local.invocations import Runner
 from pipectl.local.pool import Throttled
@@ -106,11 +105,6 @@ def kill_running() -> None:
     process behind."""
     if _runner is not None:
         _runner.close()
-
-
-def interpreters_in_use() -> dict[str, dict[str, str]]:
-    """The Python each runtime has run on so far in this emulator (runtime -> fields)."""
-    return interpreters.as_records(interpreters.chosen())
 
 
 def _invoke(

@@ -105,6 +105,9 @@ class Runner:
         except Unrunnable as exc:
             return self._unrunnable(fn, request_id, exc)
         lease = self.pools.acquire(function_id(fn), fingerprint(fn), self.cap(fn), wait)
+        if isinstance(lease.env, Environment) and not lease.env.alive:
+            lease.env.kill()  # died while idle (killed from outside): start a new one instead
+            lease.env, lease.cold = None, True
         reuse = False
         lines: list[tuple[int, str]] = []
         try:

@@ -117,7 +117,7 @@ def stop(home: Path | None = None) -> EmulatorInfo | None:
         return info
 
 
-def interpreters(home: Path | None = None) -> dict[str, dict[str, str]]:
+def runtime_interpreters(home: Path | None = None) -> dict[str, dict[str, str]]:
     """Which Python each runtime has run on in the running emulator, as it recorded it:
     runtime -> {"executable", "version", "source", "warning"} ("warning" non-empty when the
     runtime's own Python was not found and the emulator's ran instead). Empty when no emulator

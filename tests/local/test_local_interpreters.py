@@ -186,9 +186,9 @@ def test_the_running_emulator_tells_which_python_each_runtime_ran_on(
     deploy_fallback(aws)
     invoke(aws, "fallback")
 
-    recorded = server.interpreters(emulator_home)
+    recorded = server.runtime_interpreters(emulator_home)
 
     fallback = recorded[f"python{FAILING_VERSION}"]
     assert fallback["executable"] == sys.executable and fallback["version"] == OWN_FULL
     assert fallback["warning"].startswith("[WARNING] pipectl local: ")
-    assert server.interpreters(emulator_home / "not-running") == {}
+    assert server.runtime_interpreters(emulator_home / "not-running") == {}

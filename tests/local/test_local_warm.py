@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import threading
 from pathlib import Path
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from emulator_helpers import Aws, invocations, invoke, make_zip, process_gone, wait_for
 
@@ -112,6 +115,19 @@ def test_a_crash_discards_the_environment(aws: Aws) -> None:
     assert [entry.cold for entry in logged] == [True, False, True]
 
 
+def test_an_environment_killed_while_idle_is_replaced_not_reported(aws: Aws) -> None:
+    aws.create_function("killed", COUNTER)
+    first = invoke(aws, "killed")[1]
+    os.kill(first["pid"], signal.SIGKILL)
+    wait_for(lambda: process_gone(first["pid"]), 5, "the environment to die")
+
+    response, after, _ = invoke(aws, "killed")
+
+    assert "FunctionError" not in response and after["count"] == 1
+    logged = invocations(aws.client("logs"), "/aws/lambda/killed")
+    assert [entry.cold for entry in logged] == [True, True]
+
+
 def test_a_timeout_discards_the_environment(aws: Aws) -> None:
     aws.create_function("slow", COUNTER, timeout_s=1)
     first = invoke(aws, "slow")[1]
@@ -175,8 +191,9 @@ def test_a_synchronous_invoke_past_reserved_concurrency_is_throttled(
     busy.start()
     wait_for(running.exists, 15, "the first invocation to run")
 
-    with pytest.raises(ClientError) as raised:
-        invoke(aws, "throttled")
+    once = aws.client("lambda", config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ClientError) as raised:  # botocore would retry a throttle, by design
+        once.invoke(FunctionName="throttled", Payload=b"{}")
     busy.join()
 
     error = raised.value.response
