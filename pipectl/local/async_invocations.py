@@ -74,11 +74,6 @@ class AsyncInvoker:
         self._push(event, time.monotonic(), self.runner.cap(fn))
         return event.request_id
 
-    def pending(self) -> int:
-        """Events queued or waiting for a retry (for tests and status)."""
-        with self._cond:
-            return sum(len(lane.queue) for lane in self._lanes.values())
-
     def _push(self, event: QueuedEvent, due: float, cap: int) -> None:
         with self._cond:
             lane = self._lanes.setdefault(event.function, _Lane())

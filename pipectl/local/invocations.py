@@ -26,7 +26,7 @@ from typing import Any
 
 from pipectl.local import interpreters, lambda_logs
 from pipectl.local.environments import Environment, Phase
-from pipectl.local.pool import Pools
+from pipectl.local.pool import Lease, Pools
 from pipectl.local.settings import Settings
 
 log = logging.getLogger("pipectl.local")
@@ -104,12 +104,8 @@ class Runner:
             task_dir = self._prepare(fn)
         except Unrunnable as exc:
             return self._unrunnable(fn, request_id, exc)
-        lease = self.pools.acquire(function_id(fn), fingerprint(fn), self.cap(fn), wait)
-        if isinstance(lease.env, Environment) and not lease.env.alive:
-            lease.env.kill()  # died while idle (killed from outside): start a new one instead
-            lease.env, lease.cold = None, True
-        reuse = False
-        lines: list[tuple[int, str]] = []
+        lease = self._lease(fn, wait)
+        reuse, lines = False, []
         try:
             init_ms, failure = None, None
             if lease.cold:
@@ -117,25 +113,31 @@ class Runner:
             env = lease.env
             assert isinstance(env, Environment)
             lines.append((_now_ms(), lambda_logs.start(request_id, fn.version)))
+            duration_ms, body = 0.0, b""
             if failure is None:
                 phase = env.invoke(self._request(fn, request_id), event, float(fn.timeout))
                 lines += phase.lines
                 failure, reuse = _failure(phase, request_id, fn.timeout, lines)
-                payload = phase.body if failure is None else json.dumps(failure).encode()
-                duration_ms = phase.duration_ms
-            else:
-                payload, duration_ms = json.dumps(failure).encode(), 0.0
-            lines.append((_now_ms(), lambda_logs.end(request_id)))
-            report = lambda_logs.report(
-                request_id, duration_ms, fn.memory_size, env.max_memory_mb(), init_ms
-            )
-            lines.append((_now_ms(), report))
+                duration_ms, body = phase.duration_ms, phase.body
+            memory_mb = env.max_memory_mb()
+            report = lambda_logs.report(request_id, duration_ms, fn.memory_size, memory_mb, init_ms)
+            lines += [(_now_ms(), lambda_logs.end(request_id)), (_now_ms(), report)]
             lambda_logs.write(fn, env.stream, lines)
         finally:
             self.pools.release(lease, reuse)
-        error_type = failure.get("errorType", "Unhandled") if failure else ""
+        payload = body if failure is None else json.dumps(failure).encode()
+        error_type = str(failure.get("errorType", "Unhandled")) if failure else ""
         log.info("invoked %s request=%s error=%s", fn.function_name, request_id, error_type or "-")
         return Outcome(request_id, payload, error_type, _tail(lines))
+
+    def _lease(self, fn: Any, wait: bool) -> Lease:
+        """A lease on one of the function's environments; a warm one that died while idle
+        (killed from outside) is replaced by a cold start rather than failing the invocation."""
+        lease = self.pools.acquire(function_id(fn), fingerprint(fn), self.cap(fn), wait)
+        if isinstance(lease.env, Environment) and not lease.env.alive:
+            lease.env.kill()
+            lease.env, lease.cold = None, True
+        return lease
 
     def close(self) -> None:
         """Kill every environment (the emulator is stopping)."""
@@ -144,7 +146,7 @@ class Runner:
     def _cold_start(
         self,
         fn: Any,
-        lease: Any,
+        lease: Lease,
         task_dir: Path,
         request_id: str,
         lines: list[tuple[int, str]],
