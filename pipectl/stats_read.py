@@ -145,10 +145,10 @@ def read_with_insights(
             if name not in answers:
                 answer = client.get_query_results(queryId=query_id)
                 status = answer.get("status")
-                if status in {"Failed", "Cancelled", "Timeout"}:
+                if status in {"Complete", "Failed", "Cancelled", "Timeout"}:
+                    answers[name] = answer  # ended: nothing to stop
+                if status != "Complete" and name in answers:
                     raise InsightsUnavailable(f"query {name} {status.lower()}")
-                if status == "Complete":
-                    answers[name] = answer
         return len(answers) == len(query_ids)
 
     try:
