@@ -128,10 +128,11 @@ def throughput(result: core.Stats) -> str:
 
 
 def sparkline(counts: list[int]) -> str:
+    """`│ ▁▃█ │`: a blank for none, at least the lowest block for any, the highest for the peak."""
     peak = max(counts, default=0)
-    if not peak:
-        return SPARKS[0] * len(counts)
-    return "".join(SPARKS[round(c / peak * (len(SPARKS) - 1))] for c in counts)
+    levels = len(SPARKS)
+    marks = (SPARKS[math.ceil(c / peak * levels) - 1] if c else " " for c in counts)
+    return "│" + "".join(marks) + "│"
 
 
 def cost_table(result: core.Stats) -> Table:
