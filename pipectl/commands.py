@@ -354,12 +354,11 @@ def stats(opts: GlobalOptions, ui: UI, runtime: Runtime, since: str, watch: bool
         else:
             stats_view.render(ui, result, since)
         return EXIT_OK
-    first = refresh()
-    interval = WATCH_INTERVAL_S.get(first.source, 10.0)
-    results = iter([first])
+    first = [refresh()]  # read once to learn the path, which sets the refresh interval
+    interval = WATCH_INTERVAL_S.get(first[0].source, 10.0)
     try:
         stats_view.watch(
-            ui, lambda: next(results, None) or refresh(), since, timing.sleep, interval
+            ui, lambda: first.pop() if first else refresh(), since, timing.sleep, interval
         )
     except KeyboardInterrupt:
         return EXIT_OK  # Ctrl-C is how --watch is meant to end

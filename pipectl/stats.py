@@ -274,6 +274,7 @@ class Stats:
             ],
             "max_memory_used_mb": usage.max_memory_used_mb,
             "memory_size_mb": self.memory_size_mb,
+            "memory_hint": memory_hint(usage.max_memory_used_mb, self.memory_size_mb),
             "records": dict(usage.records),
             "failed_events": self.failed_events,
             "billed_gb_seconds": cost.gb_seconds,
