@@ -339,9 +339,7 @@ def stats(opts: GlobalOptions, ui: UI, runtime: Runtime, since: str, watch: bool
     logs_core.parse_since(since, time.time())  # bad input fails before any AWS call
     aws = make_aws(opts, spec, runtime, ui.aws_call)
     timing = runtime.timing
-    ctx = Context(
-        aws, spec, aws.target.region, account_id="", sleep=timing.sleep, clock=timing.clock
-    )
+    ctx = Context(aws, spec, aws.target.region, timing=timing)  # no account id needed
 
     def refresh() -> Any:
         now = time.time()

@@ -22,7 +22,7 @@ from typing import Any
 
 from pipectl import logs, pricing, retry, stats
 from pipectl.aws import error_code, translate
-from pipectl.plan import Context
+from pipectl.context import Context
 from pipectl.stats import FILTER_PATTERN, Durations, Tally, Usage
 
 MAX_EVENTS = 100_000  # FilterLogEvents returns up to 10,000 events a call: at most ~10 calls

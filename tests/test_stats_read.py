@@ -13,7 +13,7 @@ import pytest
 from pipectl import logs, stats_read
 from pipectl.aws import Aws, Target
 from pipectl.config import Spec
-from pipectl.plan import Context
+from pipectl.context import Context
 
 GROUP = "/aws/lambda/serverless-data-processor"
 STREAM = "2026/11/28/[$LATEST]0123456789abcdef0123456789abcdef"
@@ -323,7 +323,7 @@ def test_failed_events_waiting_in_the_queue(aws, moto_url):
 
 
 def test_collect_with_no_log_group_is_zeros_and_a_note(aws):
-    ctx = Context(aws, Spec(), "us-east-1", account_id="")
+    ctx = Context(aws, Spec(), "us-east-1")
     result = stats_read.collect(ctx, now_ms() - 3_600_000, now_ms())
     doc = result.as_json()
     assert doc["invocations"] == 0 and doc["cost_usd"]["total"] == 0.0
