@@ -275,6 +275,24 @@ def logs(
     )
 
 
+@command()
+def stats(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    since: Annotated[
+        str, typer.Option("--since", help="1h, 10m, 1d, or an ISO time (no zone: UTC).")
+    ] = "1h",
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Refresh in place until Ctrl-C.")
+    ] = False,
+) -> int:
+    """Invocations, errors, retries, cold starts, latency percentiles and what it all costs."""
+    from pipectl import commands
+
+    return commands.stats(opts, ui, runtime, since=since, watch=watch)
+
+
 @command(local_app, "start")
 def local_start(
     opts: GlobalOptions,

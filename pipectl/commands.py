@@ -318,3 +318,46 @@ def logs(
     except KeyboardInterrupt:
         return EXIT_OK  # Ctrl-C is how --follow is meant to end
     return EXIT_OK
+
+
+WATCH_INTERVAL_S = {"log-events": 10.0, "logs-insights": 60.0}  # Insights costs per query
+
+
+def stats(opts: GlobalOptions, ui: UI, runtime: Runtime, since: str, watch: bool) -> int:
+    """Invocations, errors, latency, cost for the window --since; with --watch, until Ctrl-C."""
+    import time
+
+    from pipectl import logs as logs_core
+    from pipectl import stats_read, stats_view
+    from pipectl.errors import UsageError
+
+    if watch and opts.json:
+        raise UsageError(
+            "--watch redraws a screen and --json prints one document", "pass only one of them"
+        )
+    spec = load_config(opts)
+    logs_core.parse_since(since, time.time())  # bad input fails before any AWS call
+    aws = make_aws(opts, spec, runtime, ui.aws_call)
+    timing = runtime.timing
+    ctx = Context(aws, spec, aws.target.region, timing=timing)  # no account id needed
+
+    def refresh() -> Any:
+        now = time.time()
+        return stats_read.collect(ctx, logs_core.parse_since(since, now), int(now * 1000))
+
+    if not watch:
+        result = refresh()
+        if opts.json:
+            ui.document(result.as_json())
+        else:
+            stats_view.render(ui, result, since)
+        return EXIT_OK
+    first = [refresh()]  # read once to learn the path, which sets the refresh interval
+    interval = WATCH_INTERVAL_S.get(first[0].source, 10.0)
+    try:
+        stats_view.watch(
+            ui, lambda: first.pop() if first else refresh(), since, timing.sleep, interval
+        )
+    except KeyboardInterrupt:
+        return EXIT_OK  # Ctrl-C is how --watch is meant to end
+    return EXIT_OK

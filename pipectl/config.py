@@ -7,13 +7,22 @@ Everything here runs before the first AWS call, so bad input costs the user noth
 """
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 from pydantic import ValidationError as _ValidationError
 from pydantic.dataclasses import dataclass
 
@@ -127,6 +136,17 @@ def check_attribute_name(name: str) -> str | None:
     return "must be 1 to 255 bytes long (DynamoDB key attribute name)"
 
 
+def check_price(value: float | None) -> str | None:
+    if value is None or (math.isfinite(value) and value >= 0):
+        return None
+    return f"is {value}; a price must be a number of US dollars, 0 or more"
+
+
+def int_as_float(value: Any) -> Any:
+    """YAML reads `1` as an int; a price may be written without a decimal point."""
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def none_as(default: Any) -> BeforeValidator:
     """`key: null` (or an empty section) in YAML means the default."""
     return BeforeValidator(lambda value: default if value is None else value)
@@ -187,6 +207,18 @@ class TriggerSpec:
     suffix: Annotated[StrictStr, none_as(""), rule(check_filter)] = ""
 
 
+Price = Annotated[StrictFloat | None, BeforeValidator(int_as_float), rule(check_price)]
+
+
+@dataclass(config=SCHEMA_CONFIG)
+class PricingSpec:
+    """Prices for `pipectl stats` (USD); null keeps pipectl's dated table (pipectl/pricing.py)."""
+
+    lambda_gb_second: Price = None
+    lambda_requests_per_million: Price = None
+    dynamodb_write_units_per_million: Price = None
+
+
 def section(cls: type) -> Any:
     """A section of the file; `section: null` (or no keys) means all its defaults."""
     return Annotated[cls, none_as({})]
@@ -203,6 +235,7 @@ class Spec:
     function: section(FunctionSpec) = FunctionSpec()
     role: section(RoleSpec) = RoleSpec()
     trigger: section(TriggerSpec) = TriggerSpec()
+    pricing: section(PricingSpec) = PricingSpec()
 
     @property
     def created_role_name(self) -> str:
@@ -326,7 +359,13 @@ def reject_secrets(data: Any, source: str, path: str = "") -> None:
 
 # pydantic's complaint -> pipectl's message --------------------------------------------------
 
-TYPE_WORDS = {str: "a string", int: "a whole number", bool: "true or false", tuple: "a list"}
+TYPE_WORDS = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    tuple: "a list",
+}
 
 
 def config_error(exc: _ValidationError, source: str) -> UsageError:

@@ -36,6 +36,10 @@ trigger:
   events: ["s3:ObjectCreated:*"]
   prefix: ""
   suffix: ""
+pricing:                              # USD, for `pipectl stats`; null: pipectl's dated table
+  lambda_gb_second: null              # us-east-1 x86_64: 0.0000166667 (arm64: 0.0000133334)
+  lambda_requests_per_million: null   # us-east-1: 0.20
+  dynamodb_write_units_per_million: null  # us-east-1 on-demand: 0.625
 """
 
 

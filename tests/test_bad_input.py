@@ -49,6 +49,12 @@ CONFIG_CASES = {
     "credentials key": ("aws_secret_access_key: abc\n", "aws_secret_access_key"),
     "access key value": ("pipeline: AKIAABCDEFGHIJKLMNOP\n", "access key"),
     "missing source dir": ("function:\n  source: /nonexistent/handler\n", "function.source"),
+    "negative price": ("pricing:\n  lambda_gb_second: -1\n", "pricing.lambda_gb_second"),
+    "price not a number": (
+        "pricing:\n  dynamodb_write_units_per_million: cheap\n",
+        "pricing.dynamodb_write_units_per_million",
+    ),
+    "unknown price": ("pricing:\n  s3_put_per_thousand: 5\n", "pricing.s3_put_per_thousand"),
 }
 
 FLAG_CASES = {
@@ -64,6 +70,7 @@ FLAG_CASES = {
     "malformed since": (["logs", "--since", "yesterday"], "--since"),
     "zero verify timeout": (["verify", "--timeout", "0"], "--timeout"),
     "local with endpoint on logs": (["logs", "--local", "--endpoint-url", "http://x:1"], "--local"),
+    "malformed since on stats": (["stats", "--since", "an hour"], "--since"),
 }
 
 
