@@ -8,127 +8,25 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from handler_helpers import (
+    APP_PATH,
+    BUCKET,
+    CONTEXT,
+    SAMPLE_EVENT,
+    all_keys,
+    create_table,
+    get_item,
+    load_app,
+    log_lines,
+    make_record,
+)
 from moto import mock_aws
-
-APP_PATH = Path(__file__).resolve().parents[2] / "handler" / "app.py"
-TABLE = "pipectl-test-items"
-BUCKET = "serverless-data-input-123456789012-us-east-1"
-CONTEXT = SimpleNamespace(aws_request_id="req-0001")
-
-# The sample event from /work/shared/aws-notes.md, verbatim.
-SAMPLE_EVENT: dict[str, Any] = {
-    "Records": [
-        {
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": "us-east-1",
-            "eventTime": "2026-11-28T12:00:00.000Z",
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-            "requestParameters": {"sourceIPAddress": "203.0.113.10"},
-            "responseElements": {
-                "x-amz-request-id": "C3D13FE58DE4C810",
-                "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
-            },
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "pipectl-serverless-data",
-                "bucket": {
-                    "name": BUCKET,
-                    "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                    "arn": f"arn:aws:s3:::{BUCKET}",
-                },
-                "object": {
-                    "key": "incoming/red+flower+%C3%A9.jpg",
-                    "size": 1024,
-                    "eTag": "d41d8cd98f00b204e9800998ecf8427e",
-                    "sequencer": "0055AED6DCD90281E5",
-                },
-            },
-        }
-    ]
-}
-
-
-def make_record(key: str, sequencer: str | None = None, **obj_extra: Any) -> dict[str, Any]:
-    """A minimal ObjectCreated record shaped like moto's (no sequencer unless given)."""
-    obj: dict[str, Any] = {"key": key, "size": 10, "eTag": "etag-" + key[-4:]}
-    if sequencer is not None:
-        obj["sequencer"] = sequencer
-    obj.update(obj_extra)
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": "2026-11-28T12:00:00.000Z",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": BUCKET}, "object": obj},
-    }
-
-
-def get_item(key: str, pk: str = "file_name") -> dict[str, Any] | None:
-    """Read an item back in typed form (None when absent)."""
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    return client.get_item(TableName=TABLE, Key={pk: {"S": key}}, ConsistentRead=True).get("Item")
-
-
-def all_keys(pk: str = "file_name") -> set[str]:
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    return {i[pk]["S"] for i in client.scan(TableName=TABLE)["Items"]}
-
-
-def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    """Every stdout line must be JSON; return them parsed."""
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-
-
-def create_table(pk: str = "file_name") -> None:
-    boto3.client("dynamodb", region_name="us-east-1").create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": pk, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": pk, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The handler's own variables; credentials, region and the removal of AWS_ENDPOINT_URL
-    come from tests/conftest.py (moto only intercepts AWS URLs)."""
-    for var in ("AWS_ENDPOINT_URL_DYNAMODB", "PARTITION_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-
-
-def load_app() -> ModuleType:
-    """Load handler/app.py by path under a unique module name."""
-    spec = importlib.util.spec_from_file_location("pipectl_handler_app_under_test", APP_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def app(aws_env: None) -> Any:
-    """The handler module inside mock_aws with the table created and no cached client."""
-    with mock_aws():
-        create_table()
-        module = load_app()
-        module._client = None  # the mock must apply to the client the handler creates
-        yield module
-        module._client = None
-
 
 # --- the happy path -------------------------------------------------------------------------
 
