@@ -1,5 +1,5 @@
-"""Builders and readers shared by the handler tests: events shaped exactly like S3's, the
-handler loaded by path, items read back from moto."""
+"""Builders and readers shared by the handler tests: events shaped exactly like S3's (and like
+`pipectl backfill` sends them), the handler loaded by path, items read back from moto."""
 
 from __future__ import annotations
 
@@ -72,6 +72,33 @@ def make_record(
     }
 
 
+def backfill_record(
+    key: str,
+    *,
+    run: str = "20261129T120000Z-ab12cd",
+    last_modified: str = EVENT_TIME,
+    etag: str = "d41d8cd98f00b204e9800998ecf8427e",
+    **obj_extra: Any,
+) -> dict[str, Any]:
+    """A record exactly as `pipectl backfill` sends it (the contract in the handler's brief)."""
+    obj: dict[str, Any] = {"key": key, "size": 1024, "eTag": etag, **obj_extra}
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": last_modified,
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "pipectl-backfill"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "pipectl-backfill",
+            "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
+            "object": obj,
+        },
+        "pipectl": {"backfill": True, "run_id": run, "lastModified": last_modified},
+    }
+
+
 def client() -> Any:
     return boto3.client("dynamodb", region_name="us-east-1")
 
@@ -88,6 +115,11 @@ def all_keys(pk: str = "file_name") -> set[str]:
 def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """Every stdout line must be JSON; return them parsed."""
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+
+def record_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The per-record log lines only (those with an outcome), in the order they were written."""
+    return [line for line in log_lines(capsys) if "outcome" in line]
 
 
 def create_table(pk: str = "file_name") -> None:

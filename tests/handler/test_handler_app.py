@@ -1,4 +1,6 @@
-"""Tests for handler/app.py against moto's DynamoDB (no network).
+"""Tests for handler/app.py against moto's DynamoDB (no network): items, keys, input shapes,
+failures, client and logs. Ordering rules: test_handler_ordering.py; concurrency:
+test_handler_concurrency.py.
 
 The handler is loaded by file path, as Lambda does with the deployed ``app.py``.
 """
@@ -39,6 +41,7 @@ def test_sample_event_writes_full_item(app: Any, capsys: pytest.CaptureFixture[s
     assert item is not None
     assert item["bucket"] == {"S": BUCKET}
     assert item["status"] == {"S": "Processed"}
+    assert item["source"] == {"S": "s3"}
     assert item["size"] == {"N": "1024"}
     assert item["etag"] == {"S": "d41d8cd98f00b204e9800998ecf8427e"}
     assert item["event_name"] == {"S": "ObjectCreated:Put"}
@@ -46,7 +49,7 @@ def test_sample_event_writes_full_item(app: Any, capsys: pytest.CaptureFixture[s
     assert item["sequencer"] == {"S": "0055AED6DCD90281E5"}
     assert item["sequencer_sort"] == {"S": "0055aed6dcd90281e5".rjust(64, "0")}
     assert item["request_id"] == {"S": "req-0001"}
-    assert "version_id" not in item
+    assert "version_id" not in item and "backfill_run_id" not in item
     processed_at = datetime.fromisoformat(item["processed_at"]["S"])
     assert processed_at.utcoffset() == timezone.utc.utcoffset(None)
     assert abs((datetime.now(timezone.utc) - processed_at).total_seconds()) < 60
@@ -151,24 +154,29 @@ def test_sequencers_of_different_length_compare_numerically(app: Any) -> None:
     assert item is not None and item["size"] == {"N": "256"}
 
 
-def test_out_of_order_records_in_one_event(app: Any) -> None:
+def test_records_for_one_key_are_applied_in_sequencer_order(app: Any) -> None:
+    # Listed newest first: applied oldest first, so each write is newer than the item it
+    # replaces and the newest wins (in event order the older one would only be skipped).
     event = {
         "Records": [
-            make_record("k.txt", "0B", size=11),
-            make_record("k.txt", "0A", size=10),
+            make_record("k.txt", "0B", size=11, eTag="v11"),
+            make_record("k.txt", "0A", size=10, eTag="v10"),
         ]
     }
 
-    assert app.lambda_handler(event, CONTEXT) == {"processed": 1, "skipped": 1, "failed": 0}
+    assert app.lambda_handler(event, CONTEXT) == {"processed": 2, "skipped": 0, "failed": 0}
     item = get_item("k.txt")
-    assert item is not None and item["size"] == {"N": "11"}
+    assert item is not None and item["size"] == {"N": "11"} and item["sequencer"] == {"S": "0B"}
 
 
-def test_sequenced_event_overwrites_item_written_without_sequencer(app: Any) -> None:
-    app.lambda_handler({"Records": [make_record("k.txt", size=1)]}, CONTEXT)
-    result = app.lambda_handler({"Records": [make_record("k.txt", "01", size=2)]}, CONTEXT)
+def test_sequenced_event_after_unsequenced_item_is_ordered_by_time_and_etag(app: Any) -> None:
+    app.lambda_handler({"Records": [make_record("k.txt", size=1, eTag="v1")]}, CONTEXT)
+    same = make_record("k.txt", "01", size=1, eTag="v1", time="2026-11-28T12:00:01.000Z")
+    newer = make_record("k.txt", "02", size=2, eTag="v2", time="2026-11-28T12:00:01.000Z")
 
-    assert result["processed"] == 1
+    # No sequencer on the item to compare with: the same eTag is the same object version.
+    assert app.lambda_handler({"Records": [same]}, CONTEXT)["skipped"] == 1
+    assert app.lambda_handler({"Records": [newer]}, CONTEXT)["processed"] == 1
     item = get_item("k.txt")
     assert item is not None and item["size"] == {"N": "2"}
 
@@ -185,25 +193,31 @@ def test_sortable_sequencer(app: Any) -> None:
 
 def test_record_missing_optional_fields(app: Any) -> None:
     record = make_record("bare.bin")
-    del record["eventTime"]
-    record["s3"]["object"] = {"key": "bare.bin"}  # no size, eTag, sequencer, versionId
+    record["s3"]["object"] = {"key": "bare.bin", "eTag": "e1"}  # no size, sequencer, versionId
 
     assert app.lambda_handler({"Records": [record]}, CONTEXT)["processed"] == 1
     item = get_item("bare.bin")
     assert item is not None
     assert set(item) == {
-        "file_name", "bucket", "status", "event_name", "processed_at", "request_id",
+        "file_name", "bucket", "status", "source", "event_name", "event_time", "etag",
+        "processed_at", "request_id",
     }  # fmt: skip
 
 
-def test_record_without_sequencer_is_written_unconditionally(app: Any) -> None:
-    app.lambda_handler({"Records": [make_record("moto.txt", size=1)]}, CONTEXT)
-    result = app.lambda_handler({"Records": [make_record("moto.txt", size=2)]}, CONTEXT)
+def test_records_without_sequencer_are_ordered_by_event_time(app: Any) -> None:
+    # moto's events carry no sequencer: a later eventTime with another eTag wins, the same
+    # eventTime and eTag again is a duplicate, an earlier eventTime is stale.
+    first = make_record("moto.txt", size=1, eTag="v1", time="2026-11-28T12:00:00.100Z")
+    later = make_record("moto.txt", size=2, eTag="v2", time="2026-11-28T12:00:00.200Z")
+    earlier = make_record("moto.txt", size=0, eTag="v0", time="2026-11-28T12:00:00.050Z")
 
-    assert result == {"processed": 1, "skipped": 0, "failed": 0}
-    item = get_item("moto.txt")
-    assert item is not None and item["size"] == {"N": "2"}
-    assert "sequencer" not in item and "sequencer_sort" not in item
+    assert app.lambda_handler({"Records": [first]}, CONTEXT)["processed"] == 1
+    assert app.lambda_handler({"Records": [later]}, CONTEXT)["processed"] == 1
+    written = get_item("moto.txt")
+    assert app.lambda_handler({"Records": [later, earlier]}, CONTEXT)["skipped"] == 2
+    assert get_item("moto.txt") == written
+    assert written is not None and written["size"] == {"N": "2"}
+    assert "sequencer" not in written and "sequencer_sort" not in written
 
 
 def test_version_id_is_stored_when_present(app: Any) -> None:
@@ -225,6 +239,9 @@ def test_version_id_is_stored_when_present(app: Any) -> None:
         pytest.param(lambda r: r["s3"]["object"].__setitem__("key", ""), id="empty-key"),
         pytest.param(lambda r: r["s3"]["object"].__setitem__("size", "big"), id="bad-size"),
         pytest.param(lambda r: r["s3"]["object"].__setitem__("sequencer", "zz"), id="bad-seq"),
+        pytest.param(lambda r: r["s3"]["object"].pop("eTag"), id="no-etag"),
+        pytest.param(lambda r: r.pop("eventTime"), id="no-event-time"),
+        pytest.param(lambda r: r.__setitem__("eventTime", "yesterday"), id="bad-event-time"),
     ],
 )
 def test_malformed_record_is_skipped_and_others_written(
@@ -313,7 +330,7 @@ def test_throttled_record_does_not_stop_others_then_raises(
     with pytest.raises(app.RecordsFailedError, match="1 of 3"):
         app.lambda_handler(event, CONTEXT)
 
-    assert calls == ["a.txt", "b.txt", "c.txt"]  # c.txt was still tried after b.txt failed
+    assert sorted(calls) == ["a.txt", "b.txt", "c.txt"]  # all tried, b.txt's failure aside
     assert all_keys() == {"a.txt", "c.txt"}
     lines = log_lines(capsys)
     failed = [line for line in lines if line.get("outcome") == "failed"]
@@ -392,7 +409,9 @@ def test_log_lines_are_json_with_required_keys(
         "duration_ms",
     } <= set(summary)
     assert (summary["processed"], summary["skipped"], summary["failed"]) == (1, 1, 0)
+    assert (summary["records"], summary["backfill"]) == (2, 0)
     assert summary["duration_ms"] >= 0
+    assert lines[0]["source"] == "s3" and "source" not in lines[1]  # unparsed: no source
 
 
 def test_module_loads_without_sys_modules_registration(aws_env: None) -> None:
