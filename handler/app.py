@@ -33,11 +33,11 @@ without sequencers an identical re-upload (same eTag) is the same version; a bac
 re-processes an item drops its sequencer (PutItem replaces the item), so an older upload from
 that same second delivered afterwards would win by rule 3.
 
-Records for one key are applied in order (by sequencer when all carry one). One bad record never
-stops the others (malformed: ``skipped``; a failed write: ``failed``); once all were tried the
-invocation raises, so Lambda retries the event or hands it to the on-failure destination. Log
-lines follow record order, then the ``invocation summary``. No ``Records`` (``s3:TestEvent``):
-zero counts.
+Records for one key are applied in order (by sequencer when all carry one), different keys in
+parallel on a small thread pool (boto3 clients are thread-safe). One bad record never stops the
+others (malformed: ``skipped``; a failed write: ``failed``); once all were tried the invocation
+raises, so Lambda retries the event or hands it to the on-failure destination. Log lines follow
+record order, then the ``invocation summary``. No ``Records`` (``s3:TestEvent``): zero counts.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
@@ -56,6 +57,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 DEFAULT_PARTITION_KEY = "file_name"
+WRITE_WORKERS = 16  # parallel PutItems per invocation; the client's connection pool matches
 SEQUENCER_WIDTH = 64  # S3 sequencers are ~16-18 hex digits; 64 leaves ample headroom.
 SEQUENCER_SORT_ATTR = "sequencer_sort"
 RUN_ATTR = "backfill_run_id"
@@ -117,10 +119,12 @@ def _log(level: str, message: str, **fields: Any) -> None:
 
 def _get_client() -> Any:
     """The module's DynamoDB client, made on first use (so tests can install mocks first) and
-    kept for warm invocations. Standard retries absorb throttling; AWS_ENDPOINT_URL is honoured."""
+    kept for warm invocations. Standard retries absorb throttling; AWS_ENDPOINT_URL is honoured;
+    one pooled connection per writer thread, so none waits for (or discards) a connection."""
     global _client
     if _client is None:
-        _client = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+        config = Config(retries={"mode": "standard"}, max_pool_connections=WRITE_WORKERS)
+        _client = boto3.client("dynamodb", config=config)
     return _client
 
 
@@ -339,10 +343,20 @@ def key_groups(objects: dict[int, S3Object]) -> list[list[int]]:
 def run_writes(
     objects: dict[int, S3Object], table: str, partition_key: str, request_id: str | None
 ) -> Iterator[tuple[int, Result]]:
-    """Write every object, one key's records in order; yield each result as it is known."""
-    for group in key_groups(objects):
-        for index in group:
-            yield index, process_object(objects[index], table, partition_key, request_id)
+    """Write every object, one key's records in order, keys in parallel; yield as they finish."""
+
+    def apply_group(indexes: list[int]) -> list[tuple[int, Result]]:
+        return [(i, process_object(objects[i], table, partition_key, request_id)) for i in indexes]
+
+    groups = key_groups(objects)
+    if len(groups) <= 1:  # one key (S3's usual event): nothing to overlap, no threads
+        yield from (result for group in groups for result in apply_group(group))
+        return
+    # One client for all threads: "low-level clients are thread safe" (boto3 user guide,
+    # "Multithreading or multiprocessing with clients"); only sessions and resources are not.
+    with ThreadPoolExecutor(max_workers=min(WRITE_WORKERS, len(groups))) as pool:
+        for future in as_completed([pool.submit(apply_group, group) for group in groups]):
+            yield from future.result()
 
 
 def _log_in_order(results: dict[int, Result], start: int, request_id: str | None) -> int:
@@ -394,7 +408,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, int]:
         else:
             objects[index] = read
 
-    # Each line goes out as soon as every earlier record is done: record order.
+    # Each line goes out as soon as every earlier record is done: record order, while writing.
     logged = _log_in_order(results, 0, request_id)
     for index, result in run_writes(objects, table, partition_key, request_id):
         results[index] = result
