@@ -1,30 +1,53 @@
 """S3 ObjectCreated -> DynamoDB Lambda handler (deployed alone as ``app.py``; stdlib + boto3 only).
 
-Every S3 record becomes one DynamoDB item keyed by the decoded object key.
+One item per record, keyed by the decoded object key, written with ONE conditional PutItem so
+that at-least-once, out-of-order delivery (AWS notes 11, 12) and backfills never move an item
+back to an older object, and a repeated record never rewrites it.
 
-Why the rules below exist (the team's AWS notes, items 6, 11 and 12):
+A record comes from S3 (item ``source = "s3"``) or from ``pipectl backfill`` (``"backfill"``:
+``record["pipectl"]["backfill"] is True``, with ``run_id`` and ``lastModified``, no sequencer).
+The item keeps what the rule needs: ``etag``, ``sequencer_sort`` (S3 records with a sequencer),
+``backfill_run_id``, and ``event_time`` in UTC: an S3 eventTime as ``YYYY-MM-DDTHH:MM:SS.mmmZ``,
+a backfill's LastModified at its one-second resolution as ``YYYY-MM-DDTHH:MM:SS+00:00``. As
+``+`` sorts before ``.``, a LastModified sorts after every eventTime of earlier seconds and before
+every eventTime of its own second (an object's event is never earlier than its LastModified).
 
-* S3 invokes Lambda asynchronously, *at least once* and *in no particular order*. Writes are
-  therefore conditional on the record's ``sequencer``: an item is only (re)written when the
-  stored sequencer is strictly smaller than the incoming one. A redelivered record (equal
-  sequencer) and an older record (smaller sequencer) both fail the condition and are reported
-  as ``skipped``; the stored item stays byte-identical. Records without a sequencer (moto's
-  events, hand-made test events) cannot be ordered and are written unconditionally.
-* One bad record never stops the others. Malformed records are logged and ``skipped`` (retrying
-  them cannot help). Any record whose *write* fails -- throttling after the client's own retries,
-  or a non-retryable error such as AccessDenied -- is ``failed``; once all records have been
-  tried the invocation raises, so Lambda retries the event and finally hands it to the on-failure
-  destination / DLQ instead of silently dropping it. The conditional writes make that redelivery
-  safe for records that already succeeded.
-* Events that are not S3 ObjectCreated records are logged and ignored: an ``s3:TestEvent`` (no
-  ``Records``) returns all-zero counts; a foreign or ObjectRemoved record is ``skipped``.
+The ordering rule -- a record replaces the stored item only when:
+
+1. there is no item, or the item has no ``event_time`` (nothing to order by);
+2. S3 record, item with a sequencer, record with one: the record's sequencer is greater;
+3. S3 record, otherwise: the eTag differs and the item's ``event_time`` sorts before the
+   record's eventTime (an S3 item with an earlier eventTime; a backfill item whose
+   LastModified is in the same second or earlier);
+4. backfill record: the item is not from the same run, and either the eTag is equal (the same
+   version: re-processed, which is what ``backfill --all`` asks for) or the item describes an
+   older object (an S3 eventTime in an earlier second, a backfill LastModified not later).
+
+Anything else is ``skipped`` -- never an error -- and leaves the item byte-identical, with the
+reason ``stale_or_duplicate`` (S3 records) or ``newer_item_or_duplicate`` (backfill records). So
+a backfill never overwrites an S3 item with another eTag from the same second or later (a
+re-upload while it ran), and the same S3 event (equal sequencer, or equal eTag) or the same
+backfill run again is a duplicate. Items from the previous handler version have no ``source``
+but the same ``event_time``, ``etag`` and ``sequencer_sort``: they are S3 items here. Limits:
+without sequencers an identical re-upload (same eTag) is the same version; a backfill that
+re-processes an item drops its sequencer (PutItem replaces the item), so an older upload from
+that same second delivered afterwards would win by rule 3.
+
+Records for one key are applied in order (by sequencer when all carry one), different keys in
+parallel on a small thread pool (boto3 clients are thread-safe). One bad record never stops the
+others (malformed: ``skipped``; a failed write: ``failed``); once all were tried the invocation
+raises, so Lambda retries the event or hands it to the on-failure destination. Log lines follow
+record order, then the ``invocation summary``. No ``Records`` (``s3:TestEvent``): zero counts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
@@ -34,8 +57,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 DEFAULT_PARTITION_KEY = "file_name"
+WRITE_WORKERS = 16  # parallel PutItems per invocation; the client's connection pool matches
 SEQUENCER_WIDTH = 64  # S3 sequencers are ~16-18 hex digits; 64 leaves ample headroom.
 SEQUENCER_SORT_ATTR = "sequencer_sort"
+RUN_ATTR = "backfill_run_id"
+SOURCE_S3, SOURCE_BACKFILL = "s3", "backfill"
 RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
@@ -62,16 +88,26 @@ class MalformedRecordError(ValueError):
 
 
 class S3Object(NamedTuple):
-    """The parts of one S3 event record that end up in the item."""
+    """The parts of one record that end up in the item."""
 
     bucket: str
     key: str
     size: int | None
-    etag: str | None
+    etag: str
     event_name: str
-    event_time: str | None
+    event_time: str  # see canonical_time()
     sequencer: str | None
     version_id: str | None
+    source: str  # SOURCE_S3 or SOURCE_BACKFILL
+    run_id: str | None  # backfill run
+
+
+class Result(NamedTuple):
+    """What happened to one record, for its log line and the summary."""
+
+    outcome: str  # processed | skipped | failed
+    fields: dict[str, Any]
+    duration_ms: float = 0.0
 
 
 def _log(level: str, message: str, **fields: Any) -> None:
@@ -82,15 +118,13 @@ def _log(level: str, message: str, **fields: Any) -> None:
 
 
 def _get_client() -> Any:
-    """Return the module's DynamoDB client, creating it on first use.
-
-    Creating it lazily (not at import) lets tests install mocks first; caching it in a global
-    avoids paying client construction on every warm invocation. boto3 honours AWS_ENDPOINT_URL
-    itself; standard retry mode absorbs throttling with backoff before we ever see an error.
-    """
+    """The module's DynamoDB client, made on first use (so tests can install mocks first) and
+    kept for warm invocations. Standard retries absorb throttling; AWS_ENDPOINT_URL is honoured;
+    one pooled connection per writer thread, so none waits for (or discards) a connection."""
     global _client
     if _client is None:
-        _client = boto3.client("dynamodb", config=Config(retries={"mode": "standard"}))
+        config = Config(retries={"mode": "standard"}, max_pool_connections=WRITE_WORKERS)
+        _client = boto3.client("dynamodb", config=config)
     return _client
 
 
@@ -115,8 +149,27 @@ def sortable_sequencer(sequencer: str) -> str:
     return digits.rjust(SEQUENCER_WIDTH, "0")
 
 
+def canonical_time(value: Any, whole_seconds: bool = False, name: str = "time") -> str:
+    """ISO-8601 time -> UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (``...:SS+00:00`` with whole_seconds).
+
+    S3's own eventTime already has the first form; a time without a zone is taken as UTC.
+    """
+    if not isinstance(value, str):
+        raise MalformedRecordError(f"{name} {value!r} is missing or not a string")
+    text = value.strip()
+    text = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedRecordError(f"{name} {value!r} is not ISO-8601") from None
+    moment = moment.replace(tzinfo=moment.tzinfo or timezone.utc).astimezone(timezone.utc)
+    if whole_seconds:
+        return f"{moment:%Y-%m-%dT%H:%M:%S}+00:00"
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
 def is_object_created(record: Any) -> bool:
-    """True for S3 ObjectCreated:* records; anything else is not ours to process."""
+    """True for S3 ObjectCreated:* records (backfill ones included); anything else is not ours."""
     return (
         isinstance(record, dict)
         and record.get("eventSource") == "aws:s3"
@@ -124,32 +177,49 @@ def is_object_created(record: Any) -> bool:
     )
 
 
+def is_backfill(record: dict[str, Any]) -> bool:
+    """The contract with ``pipectl backfill``: ``record["pipectl"]["backfill"] is True``."""
+    marker = record.get("pipectl")
+    return isinstance(marker, dict) and marker.get("backfill") is True
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise MalformedRecordError(f"{name} must be a non-empty string")
+    return value
+
+
 def parse_record(record: dict[str, Any]) -> S3Object:
     """Extract and decode the fields we store; raise MalformedRecordError on a wrong shape."""
     try:
-        s3 = record["s3"]
-        bucket = s3["bucket"]["name"]
-        obj = s3["object"]
+        bucket = record["s3"]["bucket"]["name"]
+        obj = record["s3"]["object"]
         raw_key = obj["key"]
     except (KeyError, TypeError) as exc:
         raise MalformedRecordError(f"missing field {exc}") from exc
-    if not isinstance(raw_key, str) or not isinstance(bucket, str) or not raw_key or not bucket:
-        raise MalformedRecordError("bucket name and object key must be non-empty strings")
     size = obj.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
         raise MalformedRecordError(f"size {size!r} is not a non-negative integer")
-    sequencer = obj.get("sequencer") or None
+    backfill = is_backfill(record)
+    marker = record["pipectl"] if backfill else {}
+    sequencer = None if backfill else obj.get("sequencer") or None
     if sequencer is not None:
         sortable_sequencer(str(sequencer))  # validate early so a bad one is "malformed"
     return S3Object(
-        bucket=bucket,
-        key=unquote_plus(raw_key),  # S3 sends "red flower.jpg" as "red+flower.jpg"
+        bucket=_text(bucket, "bucket name"),
+        key=unquote_plus(_text(raw_key, "object key")),  # S3 sends "a b.jpg" as "a+b.jpg"
         size=size,
-        etag=obj.get("eTag") or None,
+        etag=_text(obj.get("eTag"), "eTag"),
         event_name=str(record["eventName"]),
-        event_time=record.get("eventTime"),
+        event_time=(
+            canonical_time(marker.get("lastModified"), True, "pipectl.lastModified")
+            if backfill
+            else canonical_time(record.get("eventTime"), name="eventTime")
+        ),
         sequencer=str(sequencer) if sequencer is not None else None,
         version_id=obj.get("versionId") or None,
+        source=SOURCE_BACKFILL if backfill else SOURCE_S3,
+        run_id=_text(marker.get("run_id"), "pipectl.run_id") if backfill else None,
     )
 
 
@@ -159,6 +229,7 @@ def build_item(obj: S3Object, partition_key: str, request_id: str | None) -> dic
         partition_key: {"S": obj.key},
         "bucket": {"S": obj.bucket},
         "status": {"S": "Processed"},
+        "source": {"S": obj.source},
         "event_name": {"S": obj.event_name},
         "processed_at": {"S": datetime.now(timezone.utc).isoformat(timespec="milliseconds")},
     }
@@ -167,6 +238,7 @@ def build_item(obj: S3Object, partition_key: str, request_id: str | None) -> dic
         "event_time": obj.event_time,
         "sequencer": obj.sequencer,
         "version_id": obj.version_id,
+        RUN_ATTR: obj.run_id,
         "request_id": request_id,
     }
     item.update({name: {"S": str(value)} for name, value in optional.items() if value})
@@ -177,22 +249,40 @@ def build_item(obj: S3Object, partition_key: str, request_id: str | None) -> dic
     return item
 
 
-def write_item(table: str, partition_key: str, item: dict[str, Any]) -> bool:
-    """Put the item; return False when the ordering condition rejected it (stale or duplicate).
+# The docstring's rules as condition expressions. In DynamoDB (and moto) a comparison with a
+# missing attribute is false, except <> which is true (as fixed in emulators to match AWS, e.g.
+# nubo-db/dynoxide#8): S3 items have no #run, backfill and unsequenced items no #seq.
+CONDITIONS = {
+    "s3": "attribute_not_exists(#t) OR (#etag <> :etag AND #t < :t)",  # 1, 3
+    "s3_sequenced": "attribute_not_exists(#t) OR #seq < :seq"  # 1, 2
+    " OR (attribute_not_exists(#seq) AND #etag <> :etag AND #t < :t)",  # 3
+    "backfill": "attribute_not_exists(#t) OR (#run <> :run AND (#etag = :etag OR #t < :t))",  # 4
+}
 
-    With a sequencer the write succeeds only if the key is new, the stored item has no
-    sequencer, or the stored sequencer is strictly smaller. Equal means "same event again",
-    so a redelivery is skipped and leaves the item untouched.
-    """
-    kwargs: dict[str, Any] = {"TableName": table, "Item": item}
-    if SEQUENCER_SORT_ATTR in item:
-        kwargs["ConditionExpression"] = (
-            "attribute_not_exists(#pk) OR attribute_not_exists(#seq) OR #seq < :seq"
-        )
-        kwargs["ExpressionAttributeNames"] = {"#pk": partition_key, "#seq": SEQUENCER_SORT_ATTR}
-        kwargs["ExpressionAttributeValues"] = {":seq": item[SEQUENCER_SORT_ATTR]}
+
+def write_condition(obj: S3Object, item: dict[str, Any]) -> dict[str, Any]:
+    """The PutItem arguments that enforce the ordering rule for this record's item."""
+    if obj.source == SOURCE_BACKFILL:
+        # A LastModified stands for its whole second: item times before S.000Z are older objects.
+        kind, time_value = "backfill", obj.event_time.replace("+00:00", ".000Z")
+    else:
+        kind, time_value = ("s3_sequenced" if obj.sequencer else "s3"), obj.event_time
+    names = {"#t": "event_time", "#etag": "etag", "#seq": SEQUENCER_SORT_ATTR, "#run": RUN_ATTR}
+    values = {":t": {"S": time_value}, ":etag": item["etag"]}
+    values.update({":seq": item.get(SEQUENCER_SORT_ATTR), ":run": item.get(RUN_ATTR)})
+    expression = CONDITIONS[kind]
+    used = set(re.findall(r"[#:]\w+", expression))  # DynamoDB rejects unused names and values
+    return {
+        "ConditionExpression": expression,
+        "ExpressionAttributeNames": {k: v for k, v in names.items() if k in used},
+        "ExpressionAttributeValues": {k: v for k, v in values.items() if k in used},
+    }
+
+
+def write_item(table: str, obj: S3Object, item: dict[str, Any]) -> bool:
+    """Put the item; return False when the ordering rule rejected it (stale or duplicate)."""
     try:
-        _get_client().put_item(**kwargs)
+        _get_client().put_item(TableName=table, Item=item, **write_condition(obj, item))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
@@ -209,29 +299,93 @@ def _failure_reason(exc: Exception) -> tuple[str, bool]:
     return type(exc).__name__, isinstance(exc, BotoCoreError)
 
 
-def process_record(
-    record: Any, table: str, partition_key: str, request_id: str | None
-) -> tuple[str, dict[str, Any]]:
-    """Handle one record and return (outcome, extra log fields); never raises."""
+def read_record(record: Any) -> S3Object | Result:
+    """The record's object, or the ``skipped`` result when it is not ours or malformed."""
     if not is_object_created(record):
-        return "skipped", {"reason": "not_s3_object_created"}
+        return Result("skipped", {"reason": "not_s3_object_created"})
     try:
-        obj = parse_record(record)
+        return parse_record(record)
     except MalformedRecordError as exc:
-        return "skipped", {"reason": "malformed", "detail": str(exc)}
-    fields: dict[str, Any] = {"key": obj.key, "bucket": obj.bucket}
+        return Result("skipped", {"reason": "malformed", "detail": str(exc)})
+
+
+def process_object(obj: S3Object, table: str, partition_key: str, request_id: str | None) -> Result:
+    """Write one object's item and say what happened; never raises."""
+    started = time.perf_counter()
+    fields: dict[str, Any] = {"key": obj.key, "bucket": obj.bucket, "source": obj.source}
+    if obj.run_id:
+        fields["run_id"] = obj.run_id
     try:
-        written = write_item(table, partition_key, build_item(obj, partition_key, request_id))
+        written = write_item(table, obj, build_item(obj, partition_key, request_id))
     except Exception as exc:  # noqa: BLE001 - one bad write must not stop the other records
         reason, retryable = _failure_reason(exc)
-        return "failed", {**fields, "reason": reason, "retryable": retryable, "detail": str(exc)}
-    if not written:
-        return "skipped", {**fields, "reason": "stale_or_duplicate"}
-    return "processed", fields
+        fields.update(reason=reason, retryable=retryable, detail=str(exc))
+        outcome = "failed"
+    else:
+        outcome = "processed" if written else "skipped"
+        if not written:
+            fields["reason"] = "newer_item_or_duplicate" if obj.run_id else "stale_or_duplicate"
+    return Result(outcome, fields, round((time.perf_counter() - started) * 1000, 3))
+
+
+def key_groups(objects: dict[int, S3Object]) -> list[list[int]]:
+    """Record indexes grouped by key, each group in apply order, groups by first appearance."""
+    groups: dict[str, list[int]] = {}
+    for index, obj in objects.items():
+        groups.setdefault(obj.key, []).append(index)
+    for indexes in groups.values():
+        sequencers = [objects[i].sequencer for i in indexes]
+        if len(indexes) > 1 and all(sequencers):
+            indexes.sort(key=lambda i: sortable_sequencer(str(objects[i].sequencer)))
+    return list(groups.values())
+
+
+def run_writes(
+    objects: dict[int, S3Object], table: str, partition_key: str, request_id: str | None
+) -> Iterator[tuple[int, Result]]:
+    """Write every object, one key's records in order, keys in parallel; yield as they finish."""
+
+    def apply_group(indexes: list[int]) -> list[tuple[int, Result]]:
+        return [(i, process_object(objects[i], table, partition_key, request_id)) for i in indexes]
+
+    groups = key_groups(objects)
+    if len(groups) <= 1:  # one key (S3's usual event): nothing to overlap, no threads
+        yield from (result for group in groups for result in apply_group(group))
+        return
+    # One client for all threads: "low-level clients are thread safe" (boto3 user guide,
+    # "Multithreading or multiprocessing with clients"); only sessions and resources are not.
+    with ThreadPoolExecutor(max_workers=min(WRITE_WORKERS, len(groups))) as pool:
+        for future in as_completed([pool.submit(apply_group, group) for group in groups]):
+            yield from future.result()
+
+
+def _log_in_order(results: dict[int, Result], start: int, request_id: str | None) -> int:
+    """Log the results from index `start` on up to the first still missing; return its index."""
+    while start in results:
+        _log_result(results[start], request_id)
+        start += 1
+    return start
+
+
+def _log_result(result: Result, request_id: str | None) -> None:
+    level = {"processed": "INFO", "skipped": "WARNING", "failed": "ERROR"}[result.outcome]
+    fields = dict(result.fields)
+    if fields.get("reason") in ("stale_or_duplicate", "newer_item_or_duplicate"):
+        level = "INFO"  # expected under at-least-once delivery and backfills
+    _log(
+        level,
+        f"record {result.outcome}",
+        key=fields.pop("key", None),
+        bucket=fields.pop("bucket", None),
+        outcome=result.outcome,
+        request_id=request_id,
+        duration_ms=result.duration_ms,
+        **fields,
+    )
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
-    """Write one DynamoDB item per S3 ObjectCreated record; raise if any write failed."""
+    """Write one DynamoDB item per ObjectCreated record; raise if any write failed."""
     started = time.perf_counter()
     request_id = getattr(context, "aws_request_id", None)
     table, partition_key = _table_settings()
@@ -245,29 +399,31 @@ def lambda_handler(event: Any, context: Any) -> dict[str, int]:
         )
         records = []
 
-    counts = {"processed": 0, "skipped": 0, "failed": 0}
-    for record in records:
-        record_started = time.perf_counter()
-        outcome, fields = process_record(record, table, partition_key, request_id)
-        counts[outcome] += 1
-        level = {"processed": "INFO", "skipped": "WARNING", "failed": "ERROR"}[outcome]
-        if fields.get("reason") == "stale_or_duplicate":
-            level = "INFO"  # expected under at-least-once delivery
-        _log(
-            level,
-            f"record {outcome}",
-            key=fields.pop("key", None),
-            bucket=fields.pop("bucket", None),
-            outcome=outcome,
-            request_id=request_id,
-            duration_ms=round((time.perf_counter() - record_started) * 1000, 3),
-            **fields,
-        )
+    results: dict[int, Result] = {}
+    objects: dict[int, S3Object] = {}
+    for index, record in enumerate(records):
+        read = read_record(record)
+        if isinstance(read, Result):
+            results[index] = read
+        else:
+            objects[index] = read
 
+    # Each line goes out as soon as every earlier record is done: record order, while writing.
+    logged = _log_in_order(results, 0, request_id)
+    for index, result in run_writes(objects, table, partition_key, request_id):
+        results[index] = result
+        logged = _log_in_order(results, logged, request_id)
+
+    counts = {"processed": 0, "skipped": 0, "failed": 0}
+    for result in results.values():
+        counts[result.outcome] += 1
+    backfill = sum(obj.source == SOURCE_BACKFILL for obj in objects.values())
     _log(
         "ERROR" if counts["failed"] else "INFO",
         "invocation summary",
         **counts,
+        records=len(records),
+        backfill=backfill,
         request_id=request_id,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
     )

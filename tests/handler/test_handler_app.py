@@ -1,4 +1,6 @@
-"""Tests for handler/app.py against moto's DynamoDB (no network).
+"""Tests for handler/app.py against moto's DynamoDB (no network): items, keys, input shapes,
+failures, client and logs. Ordering rules: test_handler_ordering.py; concurrency:
+test_handler_concurrency.py.
 
 The handler is loaded by file path, as Lambda does with the deployed ``app.py``.
 """
@@ -8,127 +10,25 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from handler_helpers import (
+    APP_PATH,
+    BUCKET,
+    CONTEXT,
+    SAMPLE_EVENT,
+    all_keys,
+    create_table,
+    get_item,
+    load_app,
+    log_lines,
+    make_record,
+)
 from moto import mock_aws
-
-APP_PATH = Path(__file__).resolve().parents[2] / "handler" / "app.py"
-TABLE = "pipectl-test-items"
-BUCKET = "serverless-data-input-123456789012-us-east-1"
-CONTEXT = SimpleNamespace(aws_request_id="req-0001")
-
-# The sample event from /work/shared/aws-notes.md, verbatim.
-SAMPLE_EVENT: dict[str, Any] = {
-    "Records": [
-        {
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": "us-east-1",
-            "eventTime": "2026-11-28T12:00:00.000Z",
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-            "requestParameters": {"sourceIPAddress": "203.0.113.10"},
-            "responseElements": {
-                "x-amz-request-id": "C3D13FE58DE4C810",
-                "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
-            },
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "pipectl-serverless-data",
-                "bucket": {
-                    "name": BUCKET,
-                    "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                    "arn": f"arn:aws:s3:::{BUCKET}",
-                },
-                "object": {
-                    "key": "incoming/red+flower+%C3%A9.jpg",
-                    "size": 1024,
-                    "eTag": "d41d8cd98f00b204e9800998ecf8427e",
-                    "sequencer": "0055AED6DCD90281E5",
-                },
-            },
-        }
-    ]
-}
-
-
-def make_record(key: str, sequencer: str | None = None, **obj_extra: Any) -> dict[str, Any]:
-    """A minimal ObjectCreated record shaped like moto's (no sequencer unless given)."""
-    obj: dict[str, Any] = {"key": key, "size": 10, "eTag": "etag-" + key[-4:]}
-    if sequencer is not None:
-        obj["sequencer"] = sequencer
-    obj.update(obj_extra)
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": "2026-11-28T12:00:00.000Z",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": BUCKET}, "object": obj},
-    }
-
-
-def get_item(key: str, pk: str = "file_name") -> dict[str, Any] | None:
-    """Read an item back in typed form (None when absent)."""
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    return client.get_item(TableName=TABLE, Key={pk: {"S": key}}, ConsistentRead=True).get("Item")
-
-
-def all_keys(pk: str = "file_name") -> set[str]:
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    return {i[pk]["S"] for i in client.scan(TableName=TABLE)["Items"]}
-
-
-def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    """Every stdout line must be JSON; return them parsed."""
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-
-
-def create_table(pk: str = "file_name") -> None:
-    boto3.client("dynamodb", region_name="us-east-1").create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": pk, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": pk, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The handler's own variables; credentials, region and the removal of AWS_ENDPOINT_URL
-    come from tests/conftest.py (moto only intercepts AWS URLs)."""
-    for var in ("AWS_ENDPOINT_URL_DYNAMODB", "PARTITION_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-
-
-def load_app() -> ModuleType:
-    """Load handler/app.py by path under a unique module name."""
-    spec = importlib.util.spec_from_file_location("pipectl_handler_app_under_test", APP_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def app(aws_env: None) -> Any:
-    """The handler module inside mock_aws with the table created and no cached client."""
-    with mock_aws():
-        create_table()
-        module = load_app()
-        module._client = None  # the mock must apply to the client the handler creates
-        yield module
-        module._client = None
-
 
 # --- the happy path -------------------------------------------------------------------------
 
@@ -141,6 +41,7 @@ def test_sample_event_writes_full_item(app: Any, capsys: pytest.CaptureFixture[s
     assert item is not None
     assert item["bucket"] == {"S": BUCKET}
     assert item["status"] == {"S": "Processed"}
+    assert item["source"] == {"S": "s3"}
     assert item["size"] == {"N": "1024"}
     assert item["etag"] == {"S": "d41d8cd98f00b204e9800998ecf8427e"}
     assert item["event_name"] == {"S": "ObjectCreated:Put"}
@@ -148,7 +49,7 @@ def test_sample_event_writes_full_item(app: Any, capsys: pytest.CaptureFixture[s
     assert item["sequencer"] == {"S": "0055AED6DCD90281E5"}
     assert item["sequencer_sort"] == {"S": "0055aed6dcd90281e5".rjust(64, "0")}
     assert item["request_id"] == {"S": "req-0001"}
-    assert "version_id" not in item
+    assert "version_id" not in item and "backfill_run_id" not in item
     processed_at = datetime.fromisoformat(item["processed_at"]["S"])
     assert processed_at.utcoffset() == timezone.utc.utcoffset(None)
     assert abs((datetime.now(timezone.utc) - processed_at).total_seconds()) < 60
@@ -253,24 +154,29 @@ def test_sequencers_of_different_length_compare_numerically(app: Any) -> None:
     assert item is not None and item["size"] == {"N": "256"}
 
 
-def test_out_of_order_records_in_one_event(app: Any) -> None:
+def test_records_for_one_key_are_applied_in_sequencer_order(app: Any) -> None:
+    # Listed newest first: applied oldest first, so each write is newer than the item it
+    # replaces and the newest wins (in event order the older one would only be skipped).
     event = {
         "Records": [
-            make_record("k.txt", "0B", size=11),
-            make_record("k.txt", "0A", size=10),
+            make_record("k.txt", "0B", size=11, eTag="v11"),
+            make_record("k.txt", "0A", size=10, eTag="v10"),
         ]
     }
 
-    assert app.lambda_handler(event, CONTEXT) == {"processed": 1, "skipped": 1, "failed": 0}
+    assert app.lambda_handler(event, CONTEXT) == {"processed": 2, "skipped": 0, "failed": 0}
     item = get_item("k.txt")
-    assert item is not None and item["size"] == {"N": "11"}
+    assert item is not None and item["size"] == {"N": "11"} and item["sequencer"] == {"S": "0B"}
 
 
-def test_sequenced_event_overwrites_item_written_without_sequencer(app: Any) -> None:
-    app.lambda_handler({"Records": [make_record("k.txt", size=1)]}, CONTEXT)
-    result = app.lambda_handler({"Records": [make_record("k.txt", "01", size=2)]}, CONTEXT)
+def test_sequenced_event_after_unsequenced_item_is_ordered_by_time_and_etag(app: Any) -> None:
+    app.lambda_handler({"Records": [make_record("k.txt", size=1, eTag="v1")]}, CONTEXT)
+    same = make_record("k.txt", "01", size=1, eTag="v1", time="2026-11-28T12:00:01.000Z")
+    newer = make_record("k.txt", "02", size=2, eTag="v2", time="2026-11-28T12:00:01.000Z")
 
-    assert result["processed"] == 1
+    # No sequencer on the item to compare with: the same eTag is the same object version.
+    assert app.lambda_handler({"Records": [same]}, CONTEXT)["skipped"] == 1
+    assert app.lambda_handler({"Records": [newer]}, CONTEXT)["processed"] == 1
     item = get_item("k.txt")
     assert item is not None and item["size"] == {"N": "2"}
 
@@ -287,25 +193,31 @@ def test_sortable_sequencer(app: Any) -> None:
 
 def test_record_missing_optional_fields(app: Any) -> None:
     record = make_record("bare.bin")
-    del record["eventTime"]
-    record["s3"]["object"] = {"key": "bare.bin"}  # no size, eTag, sequencer, versionId
+    record["s3"]["object"] = {"key": "bare.bin", "eTag": "e1"}  # no size, sequencer, versionId
 
     assert app.lambda_handler({"Records": [record]}, CONTEXT)["processed"] == 1
     item = get_item("bare.bin")
     assert item is not None
     assert set(item) == {
-        "file_name", "bucket", "status", "event_name", "processed_at", "request_id",
+        "file_name", "bucket", "status", "source", "event_name", "event_time", "etag",
+        "processed_at", "request_id",
     }  # fmt: skip
 
 
-def test_record_without_sequencer_is_written_unconditionally(app: Any) -> None:
-    app.lambda_handler({"Records": [make_record("moto.txt", size=1)]}, CONTEXT)
-    result = app.lambda_handler({"Records": [make_record("moto.txt", size=2)]}, CONTEXT)
+def test_records_without_sequencer_are_ordered_by_event_time(app: Any) -> None:
+    # moto's events carry no sequencer: a later eventTime with another eTag wins, the same
+    # eventTime and eTag again is a duplicate, an earlier eventTime is stale.
+    first = make_record("moto.txt", size=1, eTag="v1", time="2026-11-28T12:00:00.100Z")
+    later = make_record("moto.txt", size=2, eTag="v2", time="2026-11-28T12:00:00.200Z")
+    earlier = make_record("moto.txt", size=0, eTag="v0", time="2026-11-28T12:00:00.050Z")
 
-    assert result == {"processed": 1, "skipped": 0, "failed": 0}
-    item = get_item("moto.txt")
-    assert item is not None and item["size"] == {"N": "2"}
-    assert "sequencer" not in item and "sequencer_sort" not in item
+    assert app.lambda_handler({"Records": [first]}, CONTEXT)["processed"] == 1
+    assert app.lambda_handler({"Records": [later]}, CONTEXT)["processed"] == 1
+    written = get_item("moto.txt")
+    assert app.lambda_handler({"Records": [later, earlier]}, CONTEXT)["skipped"] == 2
+    assert get_item("moto.txt") == written
+    assert written is not None and written["size"] == {"N": "2"}
+    assert "sequencer" not in written and "sequencer_sort" not in written
 
 
 def test_version_id_is_stored_when_present(app: Any) -> None:
@@ -327,6 +239,9 @@ def test_version_id_is_stored_when_present(app: Any) -> None:
         pytest.param(lambda r: r["s3"]["object"].__setitem__("key", ""), id="empty-key"),
         pytest.param(lambda r: r["s3"]["object"].__setitem__("size", "big"), id="bad-size"),
         pytest.param(lambda r: r["s3"]["object"].__setitem__("sequencer", "zz"), id="bad-seq"),
+        pytest.param(lambda r: r["s3"]["object"].pop("eTag"), id="no-etag"),
+        pytest.param(lambda r: r.pop("eventTime"), id="no-event-time"),
+        pytest.param(lambda r: r.__setitem__("eventTime", "yesterday"), id="bad-event-time"),
     ],
 )
 def test_malformed_record_is_skipped_and_others_written(
@@ -415,7 +330,7 @@ def test_throttled_record_does_not_stop_others_then_raises(
     with pytest.raises(app.RecordsFailedError, match="1 of 3"):
         app.lambda_handler(event, CONTEXT)
 
-    assert calls == ["a.txt", "b.txt", "c.txt"]  # c.txt was still tried after b.txt failed
+    assert sorted(calls) == ["a.txt", "b.txt", "c.txt"]  # all tried, b.txt's failure aside
     assert all_keys() == {"a.txt", "c.txt"}
     lines = log_lines(capsys)
     failed = [line for line in lines if line.get("outcome") == "failed"]
@@ -494,7 +409,9 @@ def test_log_lines_are_json_with_required_keys(
         "duration_ms",
     } <= set(summary)
     assert (summary["processed"], summary["skipped"], summary["failed"]) == (1, 1, 0)
+    assert (summary["records"], summary["backfill"]) == (2, 0)
     assert summary["duration_ms"] >= 0
+    assert lines[0]["source"] == "s3" and "source" not in lines[1]  # unparsed: no source
 
 
 def test_module_loads_without_sys_modules_registration(aws_env: None) -> None:
