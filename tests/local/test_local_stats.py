@@ -83,7 +83,7 @@ def expected_from(messages: list[str]) -> dict:
         "durations": durations,
         "billed_mb_ms": sum(int(r[2]) * int(r[3]) for r in reports),
         "processed": sum(s["processed"] for s in summaries),
-        "max_memory_used_mb": max(int(r[4]) for r in reports),
+        "max_memory_used_mb": max((int(r[4]) for r in reports), default=0),
     }
 
 
@@ -95,19 +95,23 @@ def test_stats_agrees_with_the_log_lines(local_cli, home):
     for key in GOOD + BAD:
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"a,b\n1,2\n")
     uploads = len(GOOD) + len(BAD)
+    attempts = 1 + 2  # the emulator retries a failed async event MaximumRetryAttempts (2) times
 
-    def all_reported() -> bool:
-        return sum(m.startswith("REPORT") for m in log_messages(endpoint)) >= uploads
+    def settled() -> bool:
+        """Every upload reported, and every failing one retried to the end."""
+        expected = expected_from(log_messages(endpoint))
+        return expected["invocations"] >= uploads + (attempts - 1) * len(BAD) and expected[
+            "errors"
+        ] == attempts * len(BAD)
 
-    wait_for(all_reported, timeout_s=60, what=f"{uploads} REPORT lines")
-    for _ in range(5):  # a retry landing between the two reads would make them disagree
-        before = log_messages(endpoint)
-        stats = local_cli("stats", "--local", "--json")
-        if log_messages(endpoint) == before:
-            break
+    wait_for(settled, timeout_s=60, what=f"{uploads} uploads and their retries")
+    before = log_messages(endpoint)
+    stats = local_cli("stats", "--local", "--json")
     assert stats.exit_code == 0, stats.stderr
+    assert log_messages(endpoint) == before, "nothing may run after the retries settled"
     doc = json.loads(stats.stdout)
     expected = expected_from(before)
+    assert expected["retries"] == (attempts - 1) * len(BAD)
 
     assert doc["source"] == "log-events"
     assert doc["invocations"] == expected["invocations"] >= uploads
