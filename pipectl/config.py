@@ -7,15 +7,12 @@ Everything here runs before the first AWS call, so bad input costs the user noth
 """
 
 import dataclasses
-import math
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BeforeValidator,
     ConfigDict,
     StrictBool,
@@ -26,6 +23,21 @@ from pydantic import (
 from pydantic import ValidationError as _ValidationError
 from pydantic.dataclasses import dataclass
 
+from pipectl.config_errors import config_error
+from pipectl.config_rules import (
+    check_attribute_name,
+    check_events,
+    check_filter,
+    check_price,
+    check_region,
+    in_range,
+    int_as_float,
+    list_as_tuple,
+    none_as,
+    one_of,
+    optional,
+    rule,
+)
 from pipectl.errors import UsageError
 from pipectl.names import (
     check_bucket_name,
@@ -43,26 +55,6 @@ RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653)  # fmt: skip
-S3_OBJECT_CREATED_EVENTS = (
-    "s3:ObjectCreated:*",
-    "s3:ObjectCreated:Put",
-    "s3:ObjectCreated:Post",
-    "s3:ObjectCreated:Copy",
-    "s3:ObjectCreated:CompleteMultipartUpload",
-)
-S3_OTHER_EVENTS = (
-    "s3:ObjectRemoved:*",
-    "s3:ObjectRemoved:Delete",
-    "s3:ObjectRemoved:DeleteMarkerCreated",
-    "s3:ObjectRestore:*",
-    "s3:ObjectRestore:Post",
-    "s3:ObjectRestore:Completed",
-    "s3:ObjectTagging:*",
-    "s3:ObjectTagging:Put",
-    "s3:ObjectTagging:Delete",
-)
-S3_EVENTS = S3_OBJECT_CREATED_EVENTS + S3_OTHER_EVENTS
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 # Keys that only ever hold credentials; a config file is no place for them.
 SECRET_KEYS = {
     "aws_access_key_id",
@@ -76,89 +68,6 @@ SECRET_KEYS = {
     "credentials",
 }
 ACCESS_KEY_PATTERN = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
-
-
-# Field rules: each returns None when the value is fine, else a phrase completing "`key` ...". ---
-
-
-def rule(check: Callable[[Any], str | None]) -> AfterValidator:
-    """A pydantic validator from one of pipectl's checks (names.py and the ones below)."""
-
-    def validate(value: Any) -> Any:
-        problem = check(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    return AfterValidator(validate)
-
-
-def in_range(low: int, high: int, unit: str = "") -> AfterValidator:
-    suffix = f" {unit}" if unit else ""
-    return rule(
-        lambda value: (
-            None
-            if low <= value <= high
-            else f"is {value}; must be between {low} and {high}{suffix}"
-        )
-    )
-
-
-def one_of(choices: tuple[Any, ...]) -> AfterValidator:
-    shown = ", ".join(str(c) for c in choices)
-    return rule(lambda value: None if value in choices else f"is {value!r}; allowed: {shown}")
-
-
-def check_region(region: str | None) -> str | None:
-    if region is None or REGION_PATTERN.match(region):
-        return None
-    return f"{region!r} is not an AWS region name (e.g. us-east-1, eu-west-2)"
-
-
-def check_events(events: tuple[str, ...]) -> str | None:
-    if not events:
-        return "is empty; list at least one event, e.g. s3:ObjectCreated:*"
-    for event in events:
-        if event not in S3_EVENTS:
-            return f"has unknown event {event!r}; use e.g. s3:ObjectCreated:*"
-    return None
-
-
-def check_filter(value: str) -> str | None:
-    if len(value.encode("utf-8")) > 1024:
-        return "is longer than 1024 bytes (the S3 object key limit)"
-    return None
-
-
-def check_attribute_name(name: str) -> str | None:
-    if 1 <= len(name.encode("utf-8")) <= 255:
-        return None
-    return "must be 1 to 255 bytes long (DynamoDB key attribute name)"
-
-
-def check_price(value: float | None) -> str | None:
-    if value is None or (math.isfinite(value) and value >= 0):
-        return None
-    return f"is {value}; a price must be a number of US dollars, 0 or more"
-
-
-def int_as_float(value: Any) -> Any:
-    """YAML reads `1` as an int; a price may be written without a decimal point."""
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def none_as(default: Any) -> BeforeValidator:
-    """`key: null` (or an empty section) in YAML means the default."""
-    return BeforeValidator(lambda value: default if value is None else value)
-
-
-def list_as_tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def optional(check: Callable[[str], str | None]) -> AfterValidator:
-    """A rule for a field that may be null (null is always fine)."""
-    return rule(lambda value: None if value is None else check(value))
 
 
 # The schema ---------------------------------------------------------------------------------
@@ -332,7 +241,7 @@ def parse_spec(data: dict[str, Any], source: str = "config") -> Spec:
     try:
         spec = TypeAdapter(Spec).validate_python(data)
     except _ValidationError as exc:
-        raise config_error(exc, source) from None
+        raise config_error(exc, source, Spec) from None
     for key, problem in cross_field_problems(spec):
         if problem:
             raise UsageError(f"{source}: `{key}` {problem}", f"fix `{key}` in {source}")
@@ -355,85 +264,6 @@ def reject_secrets(data: Any, source: str, path: str = "") -> None:
             reject_secrets(value, source, f"{path}[{index}]")
     elif isinstance(data, str) and ACCESS_KEY_PATTERN.search(data):
         raise UsageError(f"{source}: `{path}` contains an AWS access key id", hint)
-
-
-# pydantic's complaint -> pipectl's message --------------------------------------------------
-
-TYPE_WORDS = {
-    str: "a string",
-    int: "a whole number",
-    float: "a number",
-    bool: "true or false",
-    tuple: "a list",
-}
-
-
-def config_error(exc: _ValidationError, source: str) -> UsageError:
-    """The first problem pydantic found, as `source: `key` problem` and a fix."""
-    error = exc.errors(include_url=False)[0]
-    loc = [str(part) for part in error["loc"]]
-    key = key_path(loc)
-    kind, value = error["type"], error.get("input")
-    if kind in {"unexpected_keyword_argument", "extra_forbidden"}:
-        known = ", ".join(sorted(field_names(loc[:-1])))
-        return UsageError(f"{source}: unknown key `{key}`", f"known keys here: {known}")
-    if kind == "value_error":
-        problem = str(error.get("ctx", {}).get("error", error["msg"]))
-        return UsageError(f"{source}: `{key}` {problem}", f"fix `{key}` in {source}")
-    if kind in {"dataclass_type", "dataclass_exact_type"}:
-        return UsageError(
-            f"{source}: `{key}` must be a mapping, got {describe(value)}",
-            f"write `{loc[-1]}:` followed by indented keys",
-        )
-    return UsageError(
-        f"{source}: `{key}` must be {expected_type(loc)}, got {describe(value)}",
-        "see config.example.yaml",
-    )
-
-
-def key_path(loc: list[str]) -> str:
-    """("trigger", "events", "0") -> trigger.events[0]"""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
-    return text
-
-
-def field_type(loc: list[str]) -> Any:
-    """The annotation of the field at `loc` (Spec itself for an empty loc)."""
-    current: Any = Spec
-    for part in loc:
-        if part.isdigit():  # an item of a tuple field
-            current = next(iter(get_args(strip_annotated(current))), Any)
-            continue
-        fields = {f.name: f for f in dataclasses.fields(strip_annotated(current))}
-        current = fields[part].type
-    return current
-
-
-def strip_annotated(annotation: Any) -> Any:
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    return annotation
-
-
-def field_names(loc: list[str]) -> list[str]:
-    return [f.name for f in dataclasses.fields(strip_annotated(field_type(loc)))]
-
-
-def expected_type(loc: list[str]) -> str:
-    annotation = strip_annotated(field_type(loc))
-    options = get_args(annotation) if get_origin(annotation) not in {None, tuple} else ()
-    members = [strip_annotated(o) for o in options] or [annotation]
-    nullable = type(None) in members
-    words = [TYPE_WORDS.get(get_origin(m) or m, "a value") for m in members if m is not type(None)]
-    return " or ".join(words) + (" or null" if nullable else "")
-
-
-def describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    return f"{type(value).__name__} {value!r}"
 
 
 def resolve_region(spec: Spec, flag: str | None, fallback: str | None) -> str:
