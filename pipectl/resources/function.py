@@ -90,6 +90,17 @@ def wanted_config(ctx: Context) -> dict[str, Any]:
     }
 
 
+def wanted_architectures(ctx: Context) -> list[str]:
+    """Sent on create and with the code: UpdateFunctionConfiguration has no Architectures field
+    (docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html has)."""
+    return [ctx.spec.function.architecture]
+
+
+def architecture_drift(ctx: Context, config: dict[str, Any]) -> list[str]:
+    have, want = config.get("Architectures") or ["x86_64"], wanted_architectures(ctx)
+    return [] if have == want else [f"architecture {have[0]}, want {want[0]}"]
+
+
 def environment(ctx: Context) -> dict[str, str]:
     return {"TABLE_NAME": ctx.spec.table.name, "PARTITION_KEY": ctx.spec.table.partition_key}
 
@@ -154,6 +165,11 @@ def plan(ctx: Context, state: FunctionState) -> Change:
     if state.config.get("CodeSha256") != package_of(ctx).sha256:
         reasons.append("code differs from handler/")
         ops.append(Op.CODE)
+    architecture = architecture_drift(ctx, state.config)
+    if architecture:
+        reasons.extend(architecture)
+        if Op.CODE not in ops:
+            ops.append(Op.CODE)
     invoke_drift = invoke_config_drift(ctx, state.invoke_config)
     if invoke_drift:
         reasons.extend(invoke_drift)
@@ -178,7 +194,13 @@ def update_configuration(ctx: Context, state: FunctionState) -> None:
 def update_code(ctx: Context, state: FunctionState) -> None:
     lam = ctx.client("lambda")
     zip_bytes = package_of(ctx).zip_bytes
-    update(ctx, lam, lambda: lam.update_function_code(FunctionName=state.name, ZipFile=zip_bytes))
+    update(
+        ctx,
+        lam,
+        lambda: lam.update_function_code(
+            FunctionName=state.name, ZipFile=zip_bytes, Architectures=wanted_architectures(ctx)
+        ),
+    )
 
 
 def create(ctx: Context, state: FunctionState) -> None:
@@ -192,6 +214,7 @@ def create(ctx: Context, state: FunctionState) -> None:
                 Code={"ZipFile": package.zip_bytes},
                 Tags=dict(ctx.spec.tags),
                 Publish=False,
+                Architectures=wanted_architectures(ctx),
                 **wanted_config(ctx),
             )
         except Exception as exc:
