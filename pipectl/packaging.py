@@ -98,8 +98,11 @@ def build_for(
     run_pip: PipRunner = dependencies.run_pip,
     on_install: Callable[[str], None] | None = None,
 ) -> Package:
-    """The package `up` deploys for `function` (a config FunctionSpec)."""
-    return build(function.source, platform_for(function, local), cache_dir, run_pip, on_install)
+    """The package `up` deploys for `function` (a config FunctionSpec). The platform is worked
+    out only when there is something to install (finding the emulator's Python runs it)."""
+    requirements = handler_dir(function.source) / REQUIREMENTS
+    platform = platform_for(function, local) if dependencies.wanted(requirements) else None
+    return build(function.source, platform, cache_dir, run_pip, on_install)
 
 
 def build(

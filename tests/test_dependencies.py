@@ -177,6 +177,10 @@ def test_package_command_writes_the_zip_and_lists_its_packages(cli, runtime, wor
     human = cli("package")  # the default name, the same bytes
     assert human.exit_code == 0 and document["sha256"] in human.stderr
     assert (workdir / "serverless-data-processor.zip").read_bytes() == data
+    local = cli("package", "--local", "--json", "--output", "local.zip")
+    assert local.exit_code == 0, local.stderr
+    assert "--platform" not in runtime.run_pip.calls[-1]  # for this machine's Python
+    assert not (runtime.pipectl_home / "emulator.json").exists()  # no emulator started
     (workdir / "notes.txt").write_text("mine")
     refused = cli("package", "--output", "notes.txt")
     assert refused.exit_code == 2 and (workdir / "notes.txt").read_text() == "mine"
