@@ -266,8 +266,9 @@ def pip_failure(output: str, platform: Platform, requirements: Path, log: Path) 
     missing = NO_MATCH.search(output)
     if missing:
         return no_wheel(missing.group(1), output, platform, requirements)
-    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
-    last = errors[-1].removeprefix("ERROR:").strip() if errors else f"exit {output[-200:]!r}"
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+    last = (errors or lines or ["no output"])[-1]
     return BuildError(
         f"pip could not install {requirements} for {platform.label}: {last}",
         f"fix {requirements.name}; pip's full output: {log}",

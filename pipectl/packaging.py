@@ -115,7 +115,8 @@ def build(
     """The zip of `source` (default: the bundled handler). A requirements.txt naming packages
     needs the `platform` to install them for and a `cache_dir` to keep the build in."""
     root = handler_dir(source)
-    own = zipper.collect(root)
+    # requirements.txt is build input, not code, and may name a private index with its token.
+    own = [(name, path) for name, path in zipper.collect(root) if name != REQUIREMENTS]
     own_bytes = zipper.total_size(own)
     deps = None
     if dependencies.wanted(root / REQUIREMENTS):
