@@ -7,7 +7,8 @@ deterministically, and kept as `<cache>/<key>/deps.zip` with a manifest, where t
 requirements file, the platform's identity and FORMAT: a build is reused only for exactly the same
 inputs, never across architectures, Python versions, or Lambda and the emulator. Requirements are
 resolved once per key: to pick up a newer release of an unpinned package, change requirements.txt
-(pinning versions is better anyway) or delete the cache folder.
+(pinning versions is better anyway) or delete the cache folder. Files the requirements refer to
+(`-r other.txt`, a local wheel) are not part of the key either.
 """
 
 from __future__ import annotations
