@@ -74,7 +74,7 @@ def invoke(
 
     event = invoke_core.check_flags(key, event_file)  # bad input fails before any AWS call
     spec = load_config(opts)
-    ctx, _ = commands.connect(opts, ui, runtime, spec)
+    ctx = commands.connect(opts, ui, runtime, spec)
     if key is not None:
         head = invoke_core.head_object(ctx.client("s3"), ctx.bucket_name, key)
         if head is None and not opts.json:
