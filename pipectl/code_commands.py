@@ -46,7 +46,7 @@ def package(opts: GlobalOptions, ui: UI, runtime: Runtime, output: Path | None) 
     shown = ", ".join(f"{p['name']} {p['version']}" for p in packages)
     ui.info(f"  packages: {shown or 'none'}")
     if not built.fits_direct_upload:
-        ui.warn("over the 50 MB Lambda takes in a request: `pipectl up` cannot deploy it yet")
+        ui.info("  over the ~50 MB a request holds: `up` sends it through the pipeline's bucket")
     return EXIT_OK
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from pipectl import packaging, pipeline
 from pipectl.context import Context
-from pipectl.dependencies import megabytes
-from pipectl.errors import EXIT_FAILED, EXIT_OK, BuildError
+from pipectl.errors import EXIT_FAILED, EXIT_OK
 from pipectl.plan import Action, Change
 from pipectl.runtime import GlobalOptions, Runtime, load_config, make_aws, with_role_flags
 from pipectl.ui import UI, changes_document
@@ -48,7 +47,6 @@ def up(
 ) -> int:
     spec = with_role_flags(load_config(opts), role, create_role)
     package = deployment_package(opts, ui, runtime, spec)  # a bad handler fails before AWS
-    require_direct_upload(package)
     ctx = connect(opts, ui, runtime, spec)
     ctx.package = package
     ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
@@ -90,16 +88,6 @@ def pipectl_home(runtime: Runtime) -> Path:
     from pipectl.local.server import home_dir
 
     return runtime.pipectl_home or home_dir()
-
-
-def require_direct_upload(package: packaging.Package) -> None:
-    """Until `up` uploads large packages through the bucket, refuse them before any AWS call."""
-    if not package.fits_direct_upload:
-        raise BuildError(
-            f"the deployment zip is {megabytes(len(package.zip_bytes))}, over the 50 MB that "
-            "Lambda takes in a request; pipectl cannot upload it through S3 yet",
-            "make it smaller: drop packages the function does not need (boto3 is in the runtime)",
-        )
 
 
 def report_run(ui: UI, opts: GlobalOptions, result: pipeline.RunResult) -> None:

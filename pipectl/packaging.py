@@ -34,6 +34,9 @@ MAX_UNZIPPED_BYTES = 262_144_000
 # operation"): about 50 MB of zip. Larger packages must be uploaded to S3 first.
 MAX_REQUEST_BYTES = 69_905_067
 REQUEST_ENVELOPE_BYTES = 64 * 1024  # the other parameters: names, environment, tags
+# pipectl's own keys in the pipeline's bucket: a package too big for the request waits there
+# while Lambda takes it, and is deleted right after (`down` removes any left behind).
+CODE_PREFIX = ".pipectl/code/"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,14 @@ class Package:
     def sha256(self) -> str:
         """The form Lambda reports as CodeSha256: base64 of the SHA-256 digest."""
         return base64.b64encode(hashlib.sha256(self.zip_bytes).digest()).decode("ascii")
+
+    @property
+    def sha256_hex(self) -> str:
+        return hashlib.sha256(self.zip_bytes).hexdigest()
+
+    def bucket_key(self, function_name: str) -> str:
+        """Where `up` puts this package in the pipeline's bucket when it is too big to send."""
+        return f"{CODE_PREFIX}{function_name}/{self.sha256_hex}.zip"
 
     @property
     def fits_direct_upload(self) -> bool:
