@@ -78,7 +78,7 @@ def deployment_package(
     return packaging.build_for(
         spec.function,
         opts.local,
-        pipectl_home(runtime) / "deps",
+        pipectl_home(runtime),
         runtime.run_pip or run_pip,
         on_install=ui.info,
     )

@@ -95,25 +95,27 @@ def bundled_handler_dir() -> Path:
     return package_dir.parent / "handler"
 
 
-def platform_for(function: Any, local: bool) -> Platform:
-    """The platform a function's code runs on: Lambda's, or the emulator's (`--local`)."""
+def platform_for(function: Any, local: bool, home: Path | None = None) -> Platform:
+    """The platform a function's code runs on: Lambda's, or the emulator's (`--local`, whose
+    record under `home` says which Python it runs the runtime with)."""
     if local:
-        return local_platform(function.runtime)
+        return local_platform(function.runtime, home)
     return lambda_platform(function.runtime, function.architecture)
 
 
 def build_for(
     function: Any,
     local: bool,
-    cache_dir: Path,
+    home: Path,
     run_pip: PipRunner = dependencies.run_pip,
     on_install: Callable[[str], None] | None = None,
 ) -> Package:
-    """The package `up` deploys for `function` (a config FunctionSpec). The platform is worked
-    out only when there is something to install (finding the emulator's Python runs it)."""
+    """The package `up` deploys for `function` (a config FunctionSpec), dependencies built under
+    `home`/deps. The platform is worked out only when there is something to install (finding
+    the emulator's Python may run it)."""
     requirements = handler_dir(function.source) / REQUIREMENTS
-    platform = platform_for(function, local) if dependencies.wanted(requirements) else None
-    return build(function.source, platform, cache_dir, run_pip, on_install)
+    platform = platform_for(function, local, home) if dependencies.wanted(requirements) else None
+    return build(function.source, platform, home / "deps", run_pip, on_install)
 
 
 def build(

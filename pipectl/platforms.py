@@ -7,20 +7,18 @@ runtimes run on Amazon Linux 2 (python3.10, python3.11: glibc 2.26) and Amazon L
 (python3.12, python3.13: glibc 2.34) (docs.aws.amazon.com/lambda/latest/dg/lambda-python.html), so
 a manylinux wheel is usable when its glibc is not newer than that.
 
-On the embedded emulator the function runs as a local process, on the interpreter `local_python`
-picks: the emulator and the local build both call it, so the wheels installed are the ones that
-interpreter can import.
+On the embedded emulator the function runs as a local process, on the interpreter the emulator
+picks for its runtime (pipectl/local/interpreters.py); the local build installs wheels for that
+same interpreter, so they are the ones it can import.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import platform
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # Lambda's OS per runtime, as the minor version of its glibc (Amazon Linux 2: 2.26, AL2023: 2.34).
@@ -28,7 +26,6 @@ LAMBDA_GLIBC_MINOR = {"python3.10": 26, "python3.11": 26, "python3.12": 34, "pyt
 NEWEST_GLIBC_MINOR = 34
 # Lambda's architecture names -> the machine names in wheel platform tags.
 WHEEL_MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
-PROBE_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -89,63 +86,34 @@ def lambda_platform(runtime: str, architecture: str) -> Platform:
     )
 
 
-@dataclass(frozen=True)
-class Interpreter:
-    """The Python that runs a function on this machine."""
+def emulator_python(runtime: str, home: Path | None = None) -> tuple[str, str]:
+    """(executable, "X.Y") of the Python the emulator runs `runtime` functions with: the one
+    the running emulator recorded for that runtime, else the same choice made here with the
+    emulator's own rule (pipectl.local.interpreters.choose: its own Python when it is that
+    version, else `pythonX.Y` on PATH when it really runs, else its own Python)."""
+    from pipectl.local import interpreters, server
 
-    executable: str
-    version: str  # "3.12"
-    matches_runtime: bool  # False: the runtime's Python was not found; this one stands in
-
-
-def local_python(runtime: str) -> Interpreter:
-    """The interpreter the embedded emulator runs a `runtime` function with: this Python when it
-    is that version (it has boto3, as Lambda's runtime does), else `python3.X` on PATH when it
-    really runs (a pyenv shim for a version that is not selected exits with an error), else this
-    Python as a stand-in. The emulator and the local build both call this, so they agree."""
-    return _local_python(runtime, os.environ.get("PATH", ""))
+    recorded = server.runtime_interpreters(home).get(runtime, {})
+    executable, version = recorded.get("executable"), recorded.get("version")
+    if not (executable and version):
+        chosen = interpreters.choose(runtime)
+        executable, version = chosen.executable, chosen.version
+    return executable, ".".join(version.split(".")[:2])
 
 
-@functools.lru_cache(maxsize=16)
-def _local_python(runtime: str, path: str) -> Interpreter:
-    wanted = runtime.removeprefix("python")
-    own = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if own == wanted:
-        return Interpreter(sys.executable, own, True)
-    found = shutil.which(runtime, path=path or None)
-    if found and probe_version(found) == wanted:
-        return Interpreter(found, wanted, True)
-    return Interpreter(sys.executable, own, False)
-
-
-def probe_version(executable: str) -> str | None:
-    """`X.Y` as reported by running `executable`, or None when it does not run."""
-    try:
-        result = subprocess.run(
-            [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
-def local_platform(runtime: str) -> Platform:
-    """This machine, for the interpreter `local_python(runtime)` picks. pip installs for that
+def local_platform(runtime: str, home: Path | None = None) -> Platform:
+    """This machine, for the interpreter the emulator runs `runtime` with. pip installs for that
     interpreter itself (`pip --python`, pip >= 22.3) when it is not the one running pipectl.
     Only wheels, as for Lambda: the emulator is a rehearsal of the deployment, not a place where
     a package that cannot be installed on Lambda builds from source."""
-    python = local_python(runtime)
-    same = os.path.realpath(python.executable) == os.path.realpath(sys.executable)
+    executable, version = emulator_python(runtime, home)
+    same = os.path.realpath(executable) == os.path.realpath(sys.executable)
     return Platform(
         target="local",
-        python_version=python.version,
+        python_version=version,
         machine=platform.machine(),
-        label=f"the emulator's Python {python.version} ({python.executable})",
-        pip_global=() if same else ("--python", python.executable),
+        label=f"the emulator's Python {version} ({executable})",
+        pip_global=() if same else ("--python", executable),
         pip_install=("--only-binary=:all:",),
-        extra_identity=(sys.platform, python.executable),
+        extra_identity=(sys.platform, executable),
     )

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipectl.platforms import lambda_platform, local_platform, local_python, manylinux_tags
+from pipectl.platforms import lambda_platform, local_platform, manylinux_tags
 
 OWN = f"{sys.version_info.major}.{sys.version_info.minor}"
 OTHER = "3.10" if OWN != "3.10" else "3.13"  # a runtime version this Python is not
@@ -40,31 +40,29 @@ def fake_python(folder: Path, name: str, script: str) -> None:
     os.chmod(path, 0o755)
 
 
-def test_the_runtimes_python_on_path_is_used_when_it_runs(tmp_path, monkeypatch):
-    fake_python(tmp_path / "bin", f"python{OTHER}", f"echo {OTHER}\n")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    chosen = local_python(f"python{OTHER}")
-    assert chosen.executable == str(tmp_path / "bin" / f"python{OTHER}")
-    assert (chosen.version, chosen.matches_runtime) == (OTHER, True)
-    platform = local_platform(f"python{OTHER}")
-    assert platform.pip_global == ("--python", chosen.executable)
-    assert platform.python_version == OTHER and platform.target == "local"
+def test_wheels_are_for_the_runtimes_python_on_path_when_it_runs(tmp_path, monkeypatch):
+    """The emulator's rule (pipectl/local/interpreters.py), applied when no emulator has
+    recorded its choice yet (tmp_path is a home where none runs)."""
+    fake = tmp_path / "bin" / f"python{OTHER}"
+    fake_python(fake.parent, fake.name, f"echo {fake}\necho {OTHER}.4\n")  # its probe's answer
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    platform = local_platform(f"python{OTHER}", tmp_path)
+    assert platform.pip_global == ("--python", str(fake))
+    assert (platform.python_version, platform.target) == (OTHER, "local")
+    assert str(fake) in platform.identity()["extra"]
 
 
 def test_a_python_on_path_that_does_not_run_is_passed_over(tmp_path, monkeypatch):
     """Like a pyenv shim for a version that is installed but not selected: it exits 127."""
-    fake_python(
-        tmp_path / "shims", f"python{OTHER}", "echo 'pyenv: command not found' >&2\nexit 127\n"
-    )
+    fake_python(tmp_path / "shims", f"python{OTHER}", "echo 'pyenv: not found' >&2\nexit 127\n")
     monkeypatch.setenv("PATH", f"{tmp_path / 'shims'}{os.pathsep}/usr/bin")
-    chosen = local_python(f"python{OTHER}")
-    assert chosen.executable == sys.executable
-    assert (chosen.version, chosen.matches_runtime) == (OWN, False)
-    assert local_platform(f"python{OTHER}").pip_global == ()
+    platform = local_platform(f"python{OTHER}", tmp_path)
+    assert platform.pip_global == ()  # this Python, which the emulator falls back to
+    assert platform.python_version == OWN
 
 
 def test_this_python_is_used_when_it_is_the_runtimes_version(tmp_path, monkeypatch):
-    fake_python(tmp_path / "bin", f"python{OWN}", f"echo {OWN}\n")
+    fake_python(tmp_path / "bin", f"python{OWN}", f"echo /elsewhere/python{OWN}\necho {OWN}.0\n")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    chosen = local_python(f"python{OWN}")
-    assert (chosen.executable, chosen.matches_runtime) == (sys.executable, True)
+    platform = local_platform(f"python{OWN}", tmp_path)
+    assert platform.pip_global == () and platform.python_version == OWN

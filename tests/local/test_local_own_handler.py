@@ -12,6 +12,7 @@ import pytest
 from emulator_helpers import free_port, wait_for
 
 from pipectl.local import server
+from pipectl.platforms import local_platform
 
 ECHO_HANDLER = "def lambda_handler(event, context):\n    return {'echo': event}\n"
 FAILING_HANDLER = """\
@@ -99,7 +100,10 @@ def test_invoke_key_sends_an_s3_event_and_shows_result_and_report(local_cli, wor
     assert document["ok"] is True and document["function_error"] is None
     assert document["status_code"] == 200 and isinstance(document["payload"], dict)
     tail = document["log_tail"]
-    assert tail[0].startswith("START RequestId:") and tail[-1].startswith("REPORT RequestId:")
+    starts = [i for i, line in enumerate(tail) if line.startswith("START RequestId:")]
+    ends = [i for i, line in enumerate(tail) if line.startswith("END RequestId:")]
+    assert len(starts) == len(ends) == 1 and starts[0] < ends[0]
+    assert tail[-1].startswith("REPORT RequestId:")  # after INIT_START on a cold start
     item = boto3.client("dynamodb", endpoint_url=endpoint).get_item(
         TableName="inv-bundled-results", Key={"file_name": {"S": "manual/red flower.csv"}}
     )["Item"]
@@ -110,6 +114,19 @@ def test_invoke_key_sends_an_s3_event_and_shows_result_and_report(local_cli, wor
     assert human.exit_code == 0
     assert "REPORT RequestId:" in human.stderr and "Duration:" in human.stderr
     assert "returned (status 200)" in human.stderr
+
+
+def test_local_wheels_are_for_the_python_the_emulator_recorded(local_cli, workdir, home):
+    """Once a function of a runtime has run, the emulator has recorded which Python runs it; the
+    local build installs for exactly that one."""
+    pipeline_config(workdir, "inv-python", ECHO_HANDLER)
+    up(local_cli)
+    (workdir / "e.json").write_text("{}")
+    assert local_cli("invoke", "--local", "--event", "e.json").exit_code == 0
+    recorded = server.runtime_interpreters(home)["python3.12"]
+    platform = local_platform("python3.12", home)
+    assert platform.python_version == ".".join(recorded["version"].split(".")[:2])
+    assert recorded["executable"] in platform.identity()["extra"]
 
 
 def test_invoke_event_file(local_cli, workdir):
