@@ -23,6 +23,7 @@ SECRET_PARAM = re.compile(r"(secret|token|password|credential)", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 
 ClientHook = Callable[[Any], None]
+READ_TIMEOUT_S = 70
 
 
 @dataclass(frozen=True)
@@ -99,20 +100,23 @@ class Aws:
                 raise translate(exc) from None
         return self._session
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, read_timeout: float | None = None) -> Any:
+        """`read_timeout` (default 70 s) for a call that waits on work, such as a synchronous
+        Invoke of a function that may run longer: a timed-out read would be retried."""
+        key = service if read_timeout is None else f"{service}@{read_timeout:g}"
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._make_client(service)
-            return self._clients[service]
+            if key not in self._clients:
+                self._clients[key] = self._make_client(service, read_timeout or READ_TIMEOUT_S)
+            return self._clients[key]
 
-    def _make_client(self, service: str) -> Any:
+    def _make_client(self, service: str, read_timeout: float = READ_TIMEOUT_S) -> Any:
         from botocore.config import Config
 
         config = Config(
             retries={"mode": "standard", "max_attempts": 5},
             user_agent_extra=f"pipectl/{__version__}",
             connect_timeout=10,
-            read_timeout=70,
+            read_timeout=read_timeout,
             max_pool_connections=20,
         )
         kwargs: dict[str, Any] = {"config": config}

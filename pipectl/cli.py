@@ -161,10 +161,23 @@ def init(
     runtime: Runtime,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     path: Annotated[Path, typer.Option("--path", help="Where to write.")] = Path("pipectl.yaml"),
+    handler: Annotated[
+        Path | None,
+        typer.Option(
+            "--handler",
+            metavar="DIR",
+            help="Scaffold your own handler in DIR (app.py, requirements.txt, test_app.py) and "
+            "set function.source (an existing config keeps everything else).",
+        ),
+    ] = None,
 ) -> int:
     """Write pipectl.yaml from config.example.yaml, names filled in."""
     from pipectl import configfile
 
+    if handler is not None:
+        from pipectl import code_commands
+
+        return code_commands.init_handler(opts, ui, handler, path, force)
     written = configfile.write_initial(path, force=force, region=opts.region)
     if opts.json:
         ui.document({"ok": True, "path": str(written)})
@@ -291,6 +304,40 @@ def stats(
     from pipectl import commands
 
     return commands.stats(opts, ui, runtime, since=since, watch=watch)
+
+
+@command()
+def package(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Zip to write (default ./<function>.zip)."),
+    ] = None,
+) -> int:
+    """Write the exact deployment zip `up` uploads (--local: the emulator's); no AWS call."""
+    from pipectl import code_commands
+
+    return code_commands.package(opts, ui, runtime, output)
+
+
+@command()
+def invoke(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    key: Annotated[
+        str | None, typer.Option("--key", help="Send an S3 ObjectCreated event for this key.")
+    ] = None,
+    event: Annotated[
+        Path | None, typer.Option("--event", metavar="FILE", help="Send this JSON event.")
+    ] = None,
+) -> int:
+    """Send one event through the deployed function and show its result and log tail."""
+    from pipectl import code_commands
+
+    return code_commands.invoke(opts, ui, runtime, key, event)
 
 
 @command(local_app, "start")

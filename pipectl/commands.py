@@ -4,6 +4,7 @@ Returns exit codes; raises PipectlError for the CLI edge to print."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pipectl import packaging, pipeline
@@ -45,7 +46,7 @@ def up(
     create_role: bool,
 ) -> int:
     spec = with_role_flags(load_config(opts), role, create_role)
-    package = packaging.build(spec.function.source)  # bad handler source fails before AWS
+    package = deployment_package(opts, ui, runtime, spec)  # a bad handler fails before AWS
     ctx = connect(opts, ui, runtime, spec)
     ctx.package = package
     ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
@@ -65,6 +66,28 @@ def up(
         bucket_url = f"s3://{ctx.bucket_name}/"
         ui.info(f"[green]pipeline is up[/]: upload to {bucket_url} then run `pipectl verify`")
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def deployment_package(
+    opts: GlobalOptions, ui: UI, runtime: Runtime, spec: Any
+) -> packaging.Package:
+    """The zip `up` deploys: for the emulator's Python with --local, else for Lambda's platform.
+    Dependencies are built under $PIPECTL_HOME/deps (default ~/.pipectl/deps)."""
+    from pipectl.dependencies import run_pip
+
+    return packaging.build_for(
+        spec.function,
+        opts.local,
+        pipectl_home(runtime),
+        runtime.run_pip or run_pip,
+        on_install=ui.info,
+    )
+
+
+def pipectl_home(runtime: Runtime) -> Path:
+    from pipectl.local.server import home_dir
+
+    return runtime.pipectl_home or home_dir()
 
 
 def report_run(ui: UI, opts: GlobalOptions, result: pipeline.RunResult) -> None:
@@ -96,7 +119,7 @@ def report_failures(ui: UI, result: pipeline.RunResult) -> None:
 
 def status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
     spec = load_config(opts)
-    package = packaging.build(spec.function.source)
+    package = deployment_package(opts, ui, runtime, spec)
     ctx = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
     ctx.package = package
     rows = pipeline.status(ctx, pipeline.observe(ctx))

@@ -52,6 +52,7 @@ DEFAULT_CONFIG_FILE = "pipectl.yaml"
 DEFAULT_REGION = "us-east-1"
 LAB_ROLES = ("LabRole", "VocLabsRole", "AWSAcademyRole")
 RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
+ARCHITECTURES = ("x86_64", "arm64")  # Lambda's instruction set architectures
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653)  # fmt: skip
@@ -92,10 +93,11 @@ class TableSpec:
 class FunctionSpec:
     name: Annotated[StrictStr, rule(check_function_name)] = "serverless-data-processor"
     runtime: Annotated[StrictStr, one_of(RUNTIMES)] = "python3.12"
+    architecture: Annotated[StrictStr, one_of(ARCHITECTURES)] = "x86_64"
     memory_mb: Annotated[StrictInt, in_range(128, 10240, "MB")] = 128
     timeout_s: Annotated[StrictInt, in_range(1, 900, "seconds")] = 30
     log_retention_days: Annotated[StrictInt, one_of(RETENTION_DAYS)] = 14
-    source: StrictStr | None = None  # a folder holding app.py; default: the bundled handler
+    source: StrictStr | None = None  # folder with app.py (+ requirements.txt); default: bundled
     max_retry_attempts: Annotated[StrictInt, in_range(0, 2)] = 2
     max_event_age_s: Annotated[StrictInt, in_range(60, 21600, "s")] = 21600
     on_failure_queue: StrictBool = False

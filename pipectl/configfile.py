@@ -22,10 +22,11 @@ table:
 function:
   name: serverless-data-processor
   runtime: python3.12
+  architecture: x86_64                # or arm64 (Graviton); wheels are picked for it
   memory_mb: 128
   timeout_s: 30
   log_retention_days: 14
-  source: null                        # a folder with app.py; default: pipectl's own handler
+  source: null                        # app.py (+ requirements.txt) folder; default: built-in
   max_retry_attempts: 2               # async retries after a failed invocation (0-2)
   max_event_age_s: 21600              # drop events older than this (60-21600)
   on_failure_queue: false             # true: failed events go to an SQS queue

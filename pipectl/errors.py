@@ -34,3 +34,8 @@ class AwsError(PipectlError):
     def __init__(self, message: str, hint: str = "", code: str = "") -> None:
         super().__init__(message, hint)
         self.code = code
+
+
+class BuildError(PipectlError):
+    """The deployment package cannot be built (a dependency without a wheel for Lambda's
+    platform, a package over Lambda's size limits). Reported before any AWS call."""

@@ -95,7 +95,10 @@ def up(ctx: Context, observed: Observed, progress: Progress | None = None) -> Ru
         return lambda: kind.module.apply(ctx, state, change)
 
     steps = {
-        k.name: Step(k.name, applier(k), edges(k.after_up, plans), plans[k.name]) for k in kinds
+        k.name: Step(
+            k.name, applier(k), edges((*k.after_up, *k.also_after_up(ctx)), plans), plans[k.name]
+        )
+        for k in kinds
     }
     return ordered(run_graph(steps, progress), plans)
 

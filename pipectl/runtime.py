@@ -14,6 +14,7 @@ from pipectl.errors import UsageError
 if TYPE_CHECKING:  # imported when first needed: `pipectl --help` loads no schema nor resources
     from pipectl.config import Spec
     from pipectl.context import Timing
+    from pipectl.dependencies import PipRunner
 
 
 @dataclass
@@ -40,6 +41,9 @@ class Runtime:
     hooks: list[ClientHook] = field(default_factory=list)
     timing: Timing = field(default_factory=default_timing)
     pipectl_home: Path | None = None
+    # Runs pip to build a handler's requirements (dependencies.run_pip when None); tests pass
+    # one that stands in for pip and the package index.
+    run_pip: PipRunner | None = None
     # Set after connecting, so tests can read how many calls a run made.
     last_aws: Aws | None = None
 

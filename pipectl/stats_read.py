@@ -298,9 +298,7 @@ def collect(
             reading = Reading(Usage(), LOG_EVENTS)
             notes = [f"log group {group} does not exist: the function has not run yet"]
         queued = waiting.result()
-    # function.architecture comes with the packaging work; until then every function is x86_64.
-    architecture = getattr(spec.function, "architecture", pricing.DEFAULT_ARCHITECTURE)
-    prices, price_notes = pricing.prices_for(ctx.region, architecture, spec.pricing)
+    prices, price_notes = pricing.prices_for(ctx.region, spec.function.architecture, spec.pricing)
     if reading.truncated_at_ms is not None:
         until_ms = reading.truncated_at_ms
         notes.append(

@@ -39,6 +39,7 @@ CONFIG_CASES = {
         "function.log_retention_days",
     ),
     "runtime unsupported": ("function:\n  runtime: python2.7\n", "function.runtime"),
+    "architecture unknown": ("function:\n  architecture: arm\n", "function.architecture"),
     "retry attempts out of range": (
         "function:\n  max_retry_attempts: 3\n",
         "function.max_retry_attempts",

@@ -12,6 +12,7 @@ def test_defaults_match_the_design():
     assert spec.table.name == "ProcessedResults" and spec.table.partition_key == "file_name"
     assert spec.function.name == "serverless-data-processor"
     assert spec.function.runtime == "python3.12"
+    assert spec.function.architecture == "x86_64"
     assert spec.trigger.events == ("s3:ObjectCreated:*",)
     assert spec.default_bucket_name("123456789012", "eu-west-1") == (
         "serverless-data-input-123456789012-eu-west-1"

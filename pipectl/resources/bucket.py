@@ -9,6 +9,7 @@ from typing import Any
 from pipectl.aws import error_code, http_status, translate
 from pipectl.context import Context
 from pipectl.errors import AwsError
+from pipectl.packaging import CODE_PREFIX
 from pipectl.plan import Action, Change, change_for
 from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState
@@ -318,11 +319,22 @@ def plan_destroy(ctx: Context, state: BucketState) -> Change:
 
 
 def holds_objects(s3: Any, name: str) -> bool:
-    """Any object, noncurrent version or delete marker (each would make DeleteBucket fail)."""
-    if s3.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0):
+    """Any object, noncurrent version or delete marker (each would make DeleteBucket fail), not
+    counting a package `up` left under CODE_PREFIX (interrupted), which `delete` removes."""
+    first = s3.list_objects_v2(Bucket=name, MaxKeys=1).get("Contents", [])
+    if not first:
+        versions = s3.list_object_versions(Bucket=name, MaxKeys=1)
+        first = versions.get("Versions", []) + versions.get("DeleteMarkers", [])
+    if not first:
+        return False
+    if not first[0]["Key"].startswith(CODE_PREFIX):
         return True
-    versions = s3.list_object_versions(Bucket=name, MaxKeys=1)
-    return bool(versions.get("Versions") or versions.get("DeleteMarkers"))
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=name)
+    return any(
+        not entry["Key"].startswith(CODE_PREFIX)
+        for page in pages
+        for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
+    )
 
 
 EMPTY_ATTEMPTS = 3  # objects may still arrive while the bucket is emptied
@@ -355,6 +367,8 @@ def delete(ctx: Context, state: BucketState, change: Change) -> Change:
             if code != "BucketNotEmpty":
                 raise
             if not empty_first:
+                if attempt < EMPTY_ATTEMPTS and empty_bucket(s3, state.name, prefix=CODE_PREFIX):
+                    continue  # pipectl's own leftover package was in the way
                 return replace(
                     change,
                     action=Action.KEEP,
@@ -373,14 +387,14 @@ def delete(ctx: Context, state: BucketState, change: Change) -> Change:
     return change
 
 
-def empty_bucket(s3: Any, name: str, page_size: int = 1000) -> int:
+def empty_bucket(s3: Any, name: str, page_size: int = 1000, prefix: str = "") -> int:
     """Delete every object version and delete marker: list the first page (S3 caps it at 1000
     keys, which is also DeleteObjects' limit), delete it in one call, and list again until none
     are left. Starting each listing afresh does not rely on markers of deleted keys. Returns how
     many were deleted."""
     deleted = 0
     while True:
-        page = s3.list_object_versions(Bucket=name, MaxKeys=page_size)
+        page = s3.list_object_versions(Bucket=name, MaxKeys=page_size, Prefix=prefix)
         keys = [
             {"Key": v["Key"], "VersionId": v["VersionId"]}
             for v in page.get("Versions", []) + page.get("DeleteMarkers", [])

@@ -4,6 +4,8 @@ configuration (retries, event age, on-failure destination)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +32,21 @@ ROLE_NOT_READY = "cannot be assumed by lambda"
 
 class Op(BaseOp):
     CREATE = "create", "lambda.CreateFunction"
+    # A package over what a request holds goes through the pipeline's bucket (code_source).
+    CREATE_VIA_BUCKET = (
+        "create_via_bucket",
+        "s3.PutObject",
+        "lambda.CreateFunction",
+        "s3.DeleteObject",
+    )
     CONFIGURATION = "configuration", "lambda.UpdateFunctionConfiguration"
     CODE = "code", "lambda.UpdateFunctionCode"
+    CODE_VIA_BUCKET = (
+        "code_via_bucket",
+        "s3.PutObject",
+        "lambda.UpdateFunctionCode",
+        "s3.DeleteObject",
+    )
     INVOKE_CONFIG = "invoke_config", "lambda.PutFunctionEventInvokeConfig"
     # AWS's Put replaces a config, moto's appends: delete it first (see put_invoke_config).
     REPLACE_INVOKE_CONFIG = (
@@ -90,6 +105,17 @@ def wanted_config(ctx: Context) -> dict[str, Any]:
     }
 
 
+def wanted_architectures(ctx: Context) -> list[str]:
+    """Sent on create and with the code: UpdateFunctionConfiguration has no Architectures field
+    (docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html has)."""
+    return [ctx.spec.function.architecture]
+
+
+def architecture_drift(ctx: Context, config: dict[str, Any]) -> list[str]:
+    have, want = config.get("Architectures") or ["x86_64"], wanted_architectures(ctx)
+    return [] if have == want else [f"architecture {have[0]}, want {want[0]}"]
+
+
 def environment(ctx: Context) -> dict[str, str]:
     return {"TABLE_NAME": ctx.spec.table.name, "PARTITION_KEY": ctx.spec.table.partition_key}
 
@@ -146,14 +172,22 @@ def package_of(ctx: Context) -> Package:
 
 
 def plan(ctx: Context, state: FunctionState) -> Change:
+    direct = package_of(ctx).fits_direct_upload
     if not state.exists:
-        return change_for(KIND, state.name, ["missing"], [Op.CREATE, Op.INVOKE_CONFIG], False)
+        create = Op.CREATE if direct else Op.CREATE_VIA_BUCKET
+        return change_for(KIND, state.name, ["missing"], [create, Op.INVOKE_CONFIG], False)
     reasons, ops = config_drift(ctx, state.config), []
     if reasons:
         ops.append(Op.CONFIGURATION)
+    code = Op.CODE if direct else Op.CODE_VIA_BUCKET
     if state.config.get("CodeSha256") != package_of(ctx).sha256:
         reasons.append("code differs from handler/")
-        ops.append(Op.CODE)
+        ops.append(code)
+    architecture = architecture_drift(ctx, state.config)
+    if architecture:
+        reasons.extend(architecture)
+        if code not in ops:
+            ops.append(code)
     invoke_drift = invoke_config_drift(ctx, state.invoke_config)
     if invoke_drift:
         reasons.extend(invoke_drift)
@@ -177,21 +211,58 @@ def update_configuration(ctx: Context, state: FunctionState) -> None:
 
 def update_code(ctx: Context, state: FunctionState) -> None:
     lam = ctx.client("lambda")
-    zip_bytes = package_of(ctx).zip_bytes
-    update(ctx, lam, lambda: lam.update_function_code(FunctionName=state.name, ZipFile=zip_bytes))
+    with code_source(ctx) as code:
+        update(
+            ctx,
+            lam,
+            lambda: lam.update_function_code(
+                FunctionName=state.name, **code, Architectures=wanted_architectures(ctx)
+            ),
+        )
+
+
+@contextmanager
+def code_source(ctx: Context) -> Iterator[dict[str, Any]]:
+    """Where Lambda takes the code from: the request itself, or, for a package over the ~50 MB a
+    request holds, a pipectl-owned key in the pipeline's bucket (same region, as Lambda
+    requires), deleted once Lambda has the code or the call failed. Deleting that very version
+    leaves a versioned bucket no delete marker."""
+    package = package_of(ctx)
+    if package.fits_direct_upload:
+        yield {"ZipFile": package.zip_bytes}
+        return
+    s3, bucket, key = ctx.client("s3"), ctx.bucket_name, package.bucket_key(ctx.spec.function.name)
+    version = s3.put_object(Bucket=bucket, Key=key, Body=package.zip_bytes).get("VersionId")
+    this_version = {"VersionId": version} if version and version != "null" else {}
+    source = {"S3Bucket": bucket, "S3Key": key}
+    if this_version:
+        source["S3ObjectVersion"] = this_version["VersionId"]
+    try:
+        yield source
+    finally:
+        delete_quietly(
+            lambda: s3.delete_object(Bucket=bucket, Key=key, **this_version),
+            {"NoSuchKey", "NoSuchBucket"},
+        )
 
 
 def create(ctx: Context, state: FunctionState) -> None:
+    with code_source(ctx) as code:
+        create_from(ctx, code)
+
+
+def create_from(ctx: Context, code: dict[str, Any]) -> None:
     """CreateFunction, retried while IAM has not yet propagated a new role to Lambda."""
-    role, lam, package = ctx.role_arn, ctx.client("lambda"), package_of(ctx)
+    role, lam = ctx.role_arn, ctx.client("lambda")
 
     def call() -> dict[str, Any]:
         try:
             return lam.create_function(
                 FunctionName=ctx.spec.function.name,
-                Code={"ZipFile": package.zip_bytes},
+                Code=code,
                 Tags=dict(ctx.spec.tags),
                 Publish=False,
+                Architectures=wanted_architectures(ctx),
                 **wanted_config(ctx),
             )
         except Exception as exc:
@@ -304,8 +375,10 @@ def delete(ctx: Context, state: FunctionState) -> None:
 
 PERFORM = {
     Op.CREATE: create,
+    Op.CREATE_VIA_BUCKET: create,
     Op.CONFIGURATION: update_configuration,
     Op.CODE: update_code,
+    Op.CODE_VIA_BUCKET: update_code,
     Op.INVOKE_CONFIG: put_invoke_config,
     Op.REPLACE_INVOKE_CONFIG: replace_invoke_config,
     Op.DELETE: delete,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipectl.config import Spec
+from pipectl.context import Context
 from pipectl.resources import bucket, function, log_group, permission, queue, role, table, trigger
 
 
@@ -23,6 +24,16 @@ def on_failure_queue(spec: Spec) -> bool:
     return spec.function.on_failure_queue
 
 
+def no_edges(ctx: Context) -> tuple[str, ...]:
+    return ()
+
+
+def when_code_goes_through_the_bucket(ctx: Context) -> tuple[str, ...]:
+    """A package too big for the request is put in the pipeline's bucket first (function.py)."""
+    package = ctx.package
+    return ("bucket",) if package is not None and not package.fits_direct_upload else ()
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -30,6 +41,7 @@ class Kind:
     after_up: tuple[str, ...] = ()
     after_down: tuple[str, ...] = ()
     configured: Callable[[Spec], bool] = always
+    also_after_up: Callable[[Context], tuple[str, ...]] = no_edges  # edges that depend on the run
 
 
 KINDS: tuple[Kind, ...] = (
@@ -40,7 +52,13 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "queue", queue, after_down=("function",), configured=lambda s: s.function.on_failure_queue
     ),
-    Kind("function", function, after_up=("role", "log_group", "queue"), after_down=("permission",)),
+    Kind(
+        "function",
+        function,
+        after_up=("role", "log_group", "queue"),
+        after_down=("permission",),
+        also_after_up=when_code_goes_through_the_bucket,
+    ),
     Kind("permission", permission, after_up=("function",), after_down=("trigger",)),
     Kind("trigger", trigger, after_up=("permission", "bucket")),
 )
