@@ -60,6 +60,8 @@ DEFAULT_PARTITION_KEY = "file_name"
 WRITE_WORKERS = 16  # parallel PutItems per invocation; the client's connection pool matches
 SEQUENCER_WIDTH = 64  # S3 sequencers are ~16-18 hex digits; 64 leaves ample headroom.
 SEQUENCER_SORT_ATTR = "sequencer_sort"
+# pipectl's own transient objects (a deployment zip over 50 MB passes through the bucket): not data.
+PIPECTL_PREFIX = ".pipectl/"
 RUN_ATTR = "backfill_run_id"
 SOURCE_S3, SOURCE_BACKFILL = "s3", "backfill"
 RETRYABLE_CODES = frozenset(
@@ -304,9 +306,12 @@ def read_record(record: Any) -> S3Object | Result:
     if not is_object_created(record):
         return Result("skipped", {"reason": "not_s3_object_created"})
     try:
-        return parse_record(record)
+        obj = parse_record(record)
     except MalformedRecordError as exc:
         return Result("skipped", {"reason": "malformed", "detail": str(exc)})
+    if obj.key.startswith(PIPECTL_PREFIX):
+        return Result("skipped", {"key": obj.key, "reason": "pipectl_internal"})
+    return obj
 
 
 def process_object(obj: S3Object, table: str, partition_key: str, request_id: str | None) -> Result:

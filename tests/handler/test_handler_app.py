@@ -284,6 +284,20 @@ def test_non_object_created_records_are_ignored(app: Any) -> None:
     assert all_keys() == {"kept.txt"}
 
 
+def test_pipectl_own_code_uploads_are_not_data(
+    app: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A deployment zip over 50 MB passes through the bucket under .pipectl/ (packaging.py): its
+    event must not become an item, or `down` would keep the table for it."""
+    from pipectl.packaging import CODE_PREFIX
+
+    assert CODE_PREFIX.startswith(app.PIPECTL_PREFIX)
+    event = {"Records": [make_record(f"{CODE_PREFIX}fn/abc.zip"), make_record("data.csv")]}
+    assert app.lambda_handler(event, CONTEXT) == {"processed": 1, "skipped": 1, "failed": 0}
+    assert all_keys() == {"data.csv"}
+    assert any(line.get("reason") == "pipectl_internal" for line in log_lines(capsys))
+
+
 def test_missing_table_name_raises_clear_error(
     app: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
