@@ -105,6 +105,7 @@ def test_down_after_up_leaves_nothing_behind(cli, moto_url, runtime):
         "trigger",
         "permission",
         "function",
+        "queue",
         "log_group",
         "role",
         "table",
@@ -226,6 +227,7 @@ def test_adopted_lab_role_bucket_and_foreign_notification_survive(cli, moto_url,
         "trigger": "delete",
         "permission": "delete",
         "function": "delete",
+        "queue": "delete",
         "log_group": "delete",
         "role": "keep",
         "table": "delete",
@@ -520,7 +522,7 @@ def test_declining_the_confirmation_removes_nothing(cli, moto_url, runtime, caps
     up_ok(cli, moto_url)
     code, prompts = down_in_process(moto_url, runtime, answer=False, json_mode=True)
     assert code == 1
-    assert prompts == ["Delete the 7 resource(s) marked 'will delete'?"]
+    assert prompts == ["Delete the 8 resource(s) marked 'will delete'?"]
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is False and doc["cancelled"] is True
     assert runtime.last_aws.calls.mutating == []
@@ -537,7 +539,7 @@ def test_the_prompt_shows_the_list_and_names_an_adopted_bucket(cli, moto_url, ru
     code, prompts = down_in_process(moto_url, runtime, answer=True)
     assert code == 0
     assert prompts == [
-        "Delete the 6 resource(s) marked 'will delete' and remove pipectl's additions "
+        "Delete the 7 resource(s) marked 'will delete' and remove pipectl's additions "
         f"from bucket {BUCKET}?"
     ]
     err = capsys.readouterr().err
