@@ -576,3 +576,32 @@ def test_human_output_lists_what_goes_and_why_something_stays(cli, moto_url):
     result = cli("down", "--endpoint-url", moto_url, "--yes")
     assert result.exit_code == 0, result.stderr
     assert "nothing to remove: no resource of pipeline serverless-data exists" in result.stderr
+
+
+def test_a_queue_holding_failed_events_is_kept_unless_delete_data(cli, moto_url):
+    up_ok(cli, moto_url)
+    sqs = client("sqs", moto_url)
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    result = cli("down", "--endpoint-url", moto_url, "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert f"kept for the data they hold: queue {FUNCTION}-failures" in result.stderr
+    assert everything(moto_url)["queues"] == [url]
+    assert everything(moto_url)["functions"] == []
+    result, doc = run(cli, moto_url, "down", "--yes", "--delete-data")
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)["queue"] == "delete"
+    assert details(doc)["queue"] == "with its 1 message(s) (--delete-data)"
+    assert everything(moto_url) == NOTHING
+
+
+def test_with_the_queue_off_a_queue_pipectl_did_not_make_stays(cli, moto_url, workdir):
+    write_config(workdir, "function:\n  on_failure_queue: false\n")
+    theirs = client("sqs", moto_url).create_queue(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    doc = up_ok(cli, moto_url)
+    assert "queue" not in actions(doc)
+    result, doc = run(cli, moto_url, "down", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)["queue"] == "keep"
+    assert details(doc)["queue"] == "not created by pipectl"
+    assert everything(moto_url) == {**NOTHING, "queues": [theirs]}
