@@ -340,6 +340,44 @@ def invoke(
     return code_commands.invoke(opts, ui, runtime, key, event)
 
 
+@command()
+def replay(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Replay without asking for confirmation.")
+    ] = False,
+    max_messages: Annotated[
+        int | None, typer.Option("--max", metavar="N", help="Read at most N messages.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the failed events; replay nothing.")
+    ] = False,
+) -> int:
+    """Invoke the function again with each failed event waiting in the on-failure queue."""
+    from pipectl import replay_command
+
+    if not (yes or dry_run) and not sys.stdin.isatty():
+        # Refused before any AWS call: a script must say --yes (or --dry-run) explicitly.
+        raise UsageError(
+            "replay needs confirmation but there is no terminal",
+            "pass --yes (or --dry-run to only list the failed events)",
+        )
+
+    def confirm(prompt: str) -> bool:
+        return typer.confirm(prompt, default=False, err=True)
+
+    return replay_command.replay(
+        opts,
+        ui,
+        runtime,
+        max_messages=max_messages,
+        dry_run=dry_run,
+        confirm=None if yes else confirm,
+    )
+
+
 @command(local_app, "start")
 def local_start(
     opts: GlobalOptions,
