@@ -233,6 +233,10 @@ def test_on_failure_queue_is_created_and_wired(cli, moto_url, workdir):
     assert config["MaximumEventAgeInSeconds"] == 3600
     queue_arn = "arn:aws:sqs:us-east-1:123456789012:serverless-data-processor-failures"
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+    function = client("lambda", moto_url).get_function_configuration(
+        FunctionName="serverless-data-processor"
+    )
+    assert not function.get("DeadLetterConfig", {}).get("TargetArn")  # never both: see function.py
     policy = client("iam", moto_url).get_role_policy(
         RoleName="pipectl-serverless-data-lambda", PolicyName="pipectl-serverless-data"
     )["PolicyDocument"]
