@@ -199,7 +199,8 @@ def up(
         bool, typer.Option("--create-role", help="Create a least-privilege role.")
     ] = False,
 ) -> int:
-    """Create or converge the bucket, table, role, log group, function, permission and trigger."""
+    """Create or converge the bucket, table, role, log group, queue, function, permission and
+    trigger."""
     from pipectl import commands
 
     return commands.up(opts, ui, runtime, dry_run=dry_run, role=role, create_role=create_role)
