@@ -82,8 +82,10 @@ class QueueState(ResourceState):
 
 def queue_url(ctx: Context) -> str | None:
     """The on-failure queue's URL, or None when it does not exist."""
-    name = ctx.spec.queue_name
-    sqs = ctx.client("sqs")
+    return find_url(ctx.client("sqs"), ctx.spec.queue_name)
+
+
+def find_url(sqs: Any, name: str) -> str | None:
     response = unless_missing(
         lambda: sqs.get_queue_url(QueueName=name), MISSING, None, f"reading queue {name}"
     )
@@ -95,12 +97,12 @@ def read_attributes(sqs: Any, url: str) -> dict[str, str]:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(ATTRIBUTES))["Attributes"]
 
 
-def failed_events(ctx: Context) -> int | None:
-    """How many failed events wait in the on-failure queue (None: there is no queue)."""
-    url = queue_url(ctx)
-    if url is None:
-        return None
-    return MessageCounts.of(read_attributes(ctx.client("sqs"), url)).waiting
+def failed_events(sqs: Any, name: str) -> int | None:
+    """How many failed events wait in the queue `name` (None: there is no such queue). The one
+    read of the count, for status, verify, stats and replay alike."""
+    url = find_url(sqs, name)
+    attributes = unless_missing(lambda: read_attributes(sqs, url), MISSING, None) if url else None
+    return MessageCounts.of(attributes).waiting if attributes is not None else None
 
 
 def read(ctx: Context) -> QueueState:

@@ -69,11 +69,11 @@ def test_a_kms_key_of_the_users_own_is_kept(make_ctx):
 
 def test_message_counts_and_the_helper_for_other_commands(make_ctx):
     ctx, _ = make_ctx()
-    assert queue.failed_events(ctx) is None  # no queue yet
+    assert queue.failed_events(boto3.client("sqs"), NAME) is None  # no queue yet
     url = created(ctx).url
     send(url, 3)
     boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
-    assert queue.failed_events(ctx) == 2
+    assert queue.failed_events(boto3.client("sqs"), NAME) == 2
     state = queue.read(ctx)
     assert state.counts == queue.MessageCounts(waiting=2, in_flight=1, delayed=0)
     assert state.holds_messages is None  # read for teardown only
