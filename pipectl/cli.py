@@ -199,7 +199,8 @@ def up(
         bool, typer.Option("--create-role", help="Create a least-privilege role.")
     ] = False,
 ) -> int:
-    """Create or converge the bucket, table, role, log group, function, permission and trigger."""
+    """Create or converge the bucket, table, role, log group, queue, function, permission and
+    trigger."""
     from pipectl import commands
 
     return commands.up(opts, ui, runtime, dry_run=dry_run, role=role, create_role=create_role)
@@ -338,6 +339,44 @@ def invoke(
     from pipectl import code_commands
 
     return code_commands.invoke(opts, ui, runtime, key, event)
+
+
+@command()
+def replay(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Replay without asking for confirmation.")
+    ] = False,
+    max_messages: Annotated[
+        int | None, typer.Option("--max", metavar="N", help="Read at most N messages.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the failed events; replay nothing.")
+    ] = False,
+) -> int:
+    """Invoke the function again with each failed event waiting in the on-failure queue."""
+    from pipectl import replay_command
+
+    if not (yes or dry_run) and not sys.stdin.isatty():
+        # Refused before any AWS call: a script must say --yes (or --dry-run) explicitly.
+        raise UsageError(
+            "replay needs confirmation but there is no terminal",
+            "pass --yes (or --dry-run to only list the failed events)",
+        )
+
+    def confirm(prompt: str) -> bool:
+        return typer.confirm(prompt, default=False, err=True)
+
+    return replay_command.replay(
+        opts,
+        ui,
+        runtime,
+        max_messages=max_messages,
+        dry_run=dry_run,
+        confirm=None if yes else confirm,
+    )
 
 
 @command(local_app, "start")

@@ -100,7 +100,7 @@ class FunctionSpec:
     source: StrictStr | None = None  # folder with app.py (+ requirements.txt); default: bundled
     max_retry_attempts: Annotated[StrictInt, in_range(0, 2)] = 2
     max_event_age_s: Annotated[StrictInt, in_range(60, 21600, "s")] = 21600
-    on_failure_queue: StrictBool = False
+    on_failure_queue: StrictBool = True  # false: failed events are dropped after the retries
 
 
 @dataclass(config=SCHEMA_CONFIG)

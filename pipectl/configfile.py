@@ -29,7 +29,7 @@ function:
   source: null                        # app.py (+ requirements.txt) folder; default: built-in
   max_retry_attempts: 2               # async retries after a failed invocation (0-2)
   max_event_age_s: 21600              # drop events older than this (60-21600)
-  on_failure_queue: false             # true: failed events go to an SQS queue
+  on_failure_queue: true              # failed events wait in an SQS queue: `pipectl replay`
 role:
   mode: auto                          # auto | existing | create
   name: null                          # auto: LabRole, VocLabsRole, AWSAcademyRole, else create

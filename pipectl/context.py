@@ -17,11 +17,14 @@ if TYPE_CHECKING:  # kept out of the import: `pipectl --help` loads neither sche
 
 @dataclass(frozen=True)
 class Deadlines:
-    """How long to keep retrying AWS's eventual-consistency errors, in seconds."""
+    """How long to keep retrying AWS's eventual-consistency errors, in seconds; and how long a
+    queue receive long-polls (with 1 s or more SQS asks all its servers, so an empty answer means
+    an empty queue)."""
 
     role_propagation: float = 120.0
     notification_validation: float = 60.0
     ready: float = 300.0
+    queue_long_poll: int = 1
 
 
 @dataclass
@@ -51,8 +54,8 @@ class Context:
     delete_data: bool = False
     located_role: Any = None  # role.RoleState found by connect(), completed by role.read()
 
-    def client(self, service: str) -> Any:
-        return self.aws.client(service)
+    def client(self, service: str, **options: Any) -> Any:
+        return self.aws.client(service, **options)
 
     @property
     def sleep(self) -> Callable[[float], None]:

@@ -146,14 +146,17 @@ class ResourceStatus:
     exists: bool
     managed: bool
     drift: tuple[str, ...]
+    failed_events: int | None = None  # the on-failure queue's waiting events; None elsewhere
 
     def as_json(self) -> dict[str, Any]:
+        """Every row has the same keys: `failed_events` is null where it does not apply."""
         return {
             "resource": self.resource,
             "name": self.name,
             "exists": self.exists,
             "managed": self.managed,
             "drift": list(self.drift),
+            "failed_events": self.failed_events,
         }
 
 
@@ -170,6 +173,7 @@ def status(ctx: Context, observed: Observed) -> list[ResourceStatus]:
                 state.exists,
                 state.managed(ctx.spec.pipeline),
                 drift_of(ctx, kind, state),
+                getattr(state, "failed_events", None),
             )
         )
     return rows

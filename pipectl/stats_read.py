@@ -23,6 +23,7 @@ from typing import Any
 from pipectl import logs, pricing, retry, stats
 from pipectl.aws import error_code, translate
 from pipectl.context import Context
+from pipectl.resources import queue
 from pipectl.stats import FILTER_PATTERN, Durations, Tally, Usage
 
 MAX_EVENTS = 100_000  # FilterLogEvents returns up to 10,000 events a call: at most ~10 calls
@@ -258,18 +259,7 @@ def insights_time(text: str) -> int | None:
 # The on-failure queue -----------------------------------------------------------------------
 
 
-def failed_events(sqs: Any, queue_name: str) -> int | None:
-    """Messages waiting in the on-failure queue; None when there is no such queue."""
-    try:
-        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]
-    except Exception as exc:
-        if error_code(exc) in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
-            return None
-        raise translate(exc, f"reading queue {queue_name}") from None
-    return int(attributes.get("ApproximateNumberOfMessages", 0))
+failed_events = queue.failed_events  # (sqs, queue name) -> waiting messages, None: no queue
 
 
 # Everything for one window ------------------------------------------------------------------

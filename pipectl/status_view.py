@@ -78,10 +78,25 @@ def diagram(rows: Sequence[ResourceStatus]) -> str:
     lines = [top.markup]
     for index, (label, kind, title) in enumerate(branches):
         fork = "└─" if index == len(branches) - 1 else "├─"
-        lines.append(f"{indent}[dim]{fork} {label:<8}[/] {node(by_kind, kind, title).markup}")
+        count = waiting(by_kind.get(kind))
+        lines.append(
+            f"{indent}[dim]{fork} {label:<8}[/] {node(by_kind, kind, title).markup}{count}"
+        )
     legend = "   ".join(f"{mark} {meaning}" for mark, _, meaning in STATES.values())
     lines.append(f"[dim]{legend}[/]")
     return "\n".join(lines)
+
+
+def waiting(row: ResourceStatus | None) -> str:
+    """` 3 failed events waiting` after the queue's node (nothing for other nodes)."""
+    if row is None or row.failed_events is None:
+        return ""
+    colour = "yellow" if row.failed_events else "dim"
+    return f" [{colour}]{events(row.failed_events)} waiting[/]"
+
+
+def events(count: int) -> str:
+    return f"{count} failed event{'' if count == 1 else 's'}"
 
 
 def render(ui: UI, ctx: Context, rows: Sequence[ResourceStatus], in_sync: bool) -> None:
@@ -90,7 +105,11 @@ def render(ui: UI, ctx: Context, rows: Sequence[ResourceStatus], in_sync: bool) 
     )
     ui.info(diagram(rows) + "\n")
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("resource", "name", "exists", "managed", "drift"):
+    columns = ["resource", "name", "exists", "managed", "drift"]
+    with_queue = any(row.resource == "queue" for row in rows)
+    if with_queue:
+        columns.append("failed events")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         exists = "[green]yes[/]" if row.exists else "[red]no[/]"
@@ -100,8 +119,12 @@ def render(ui: UI, ctx: Context, rows: Sequence[ResourceStatus], in_sync: bool) 
             drift = f"[{colour}]" + escape("; ".join(row.drift)) + "[/]"
         else:
             drift = "[green]in sync[/]"
-        table.add_row(row.resource, escape(row.name), exists, managed, drift)
+        cells = [row.resource, escape(row.name), exists, managed, drift]
+        if with_queue:
+            cells.append("" if row.failed_events is None else str(row.failed_events))
+        table.add_row(*cells)
     ui.show(table)
+    render_waiting(ui, rows)
     if in_sync:
         ui.info("\n[green]in sync with the config[/]")
         return
@@ -111,3 +134,13 @@ def render(ui: UI, ctx: Context, rows: Sequence[ResourceStatus], in_sync: bool) 
         f"{n} {word}" for n, word in ((missing, "missing"), (drifted, "drifted")) if n
     )
     ui.info(f"\n[yellow]{counts}[/]: run `pipectl up` to converge")
+
+
+def render_waiting(ui: UI, rows: Sequence[ResourceStatus]) -> None:
+    """Failed events are not drift (the exit code ignores them) but need the user."""
+    count = sum(row.failed_events or 0 for row in rows)
+    if count:
+        ui.info(
+            f"\n[yellow]{events(count)} waiting in the on-failure queue[/]: list them with "
+            "`pipectl replay --dry-run`, process them again with `pipectl replay`"
+        )

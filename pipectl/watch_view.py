@@ -51,6 +51,8 @@ def render_verify(ui: UI, result: VerifyResult) -> None:
         ui.info("\n[bold]item[/]  " + escape(json.dumps(result.item, ensure_ascii=False)))
     for note in result.cleanup:
         ui.info(f"[dim]{escape(note)}[/]")
+    for warning in result.warnings:
+        ui.warn(warning)
     failed = result.failed
     if result.ok:
         ui.info(

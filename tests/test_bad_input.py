@@ -72,6 +72,13 @@ FLAG_CASES = {
     "zero verify timeout": (["verify", "--timeout", "0"], "--timeout"),
     "local with endpoint on logs": (["logs", "--local", "--endpoint-url", "http://x:1"], "--local"),
     "malformed since on stats": (["stats", "--since", "an hour"], "--since"),
+    "replay without tty or yes": (["replay", "--endpoint-url", "http://127.0.0.1:1"], "--yes"),
+    "replay max zero": (["replay", "--yes", "--max", "0"], "--max"),
+    "replay max not a number": (["replay", "--dry-run", "--max", "all"], "--max"),
+    "replay local with endpoint": (
+        ["replay", "--yes", "--local", "--endpoint-url", "http://x:1"],
+        "--local",
+    ),
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 from pipectl.resources import role
 
 BUCKET = "serverless-data-input-123456789012-us-east-1"
-KINDS = ["bucket", "table", "role", "log_group", "function", "permission", "trigger"]
+KINDS = ["bucket", "table", "role", "log_group", "queue", "function", "permission", "trigger"]
 
 
 def up(cli, url, *extra):
@@ -38,7 +38,8 @@ def test_cold_up_then_rerun_makes_no_mutating_call(cli, moto_url, runtime):
     assert actions(doc) == {kind: "unchanged" for kind in KINDS}
     rerun = runtime.last_aws.calls
     assert rerun.mutating == []
-    assert len(rerun.reads) <= 13, rerun.summary()
+    # 13, plus the on-failure queue's GetQueueUrl and GetQueueAttributes (on by default)
+    assert len(rerun.reads) <= 15, rerun.summary()
 
 
 def test_settings_hold_when_read_back_with_the_aws_cli(cli, moto_url):
@@ -232,6 +233,10 @@ def test_on_failure_queue_is_created_and_wired(cli, moto_url, workdir):
     assert config["MaximumEventAgeInSeconds"] == 3600
     queue_arn = "arn:aws:sqs:us-east-1:123456789012:serverless-data-processor-failures"
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+    function = client("lambda", moto_url).get_function_configuration(
+        FunctionName="serverless-data-processor"
+    )
+    assert not function.get("DeadLetterConfig", {}).get("TargetArn")  # never both: see function.py
     policy = client("iam", moto_url).get_role_policy(
         RoleName="pipectl-serverless-data-lambda", PolicyName="pipectl-serverless-data"
     )["PolicyDocument"]

@@ -105,6 +105,7 @@ def test_down_after_up_leaves_nothing_behind(cli, moto_url, runtime):
         "trigger",
         "permission",
         "function",
+        "queue",
         "log_group",
         "role",
         "table",
@@ -226,6 +227,7 @@ def test_adopted_lab_role_bucket_and_foreign_notification_survive(cli, moto_url,
         "trigger": "delete",
         "permission": "delete",
         "function": "delete",
+        "queue": "delete",
         "log_group": "delete",
         "role": "keep",
         "table": "delete",
@@ -520,7 +522,7 @@ def test_declining_the_confirmation_removes_nothing(cli, moto_url, runtime, caps
     up_ok(cli, moto_url)
     code, prompts = down_in_process(moto_url, runtime, answer=False, json_mode=True)
     assert code == 1
-    assert prompts == ["Delete the 7 resource(s) marked 'will delete'?"]
+    assert prompts == ["Delete the 8 resource(s) marked 'will delete'?"]
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is False and doc["cancelled"] is True
     assert runtime.last_aws.calls.mutating == []
@@ -537,7 +539,7 @@ def test_the_prompt_shows_the_list_and_names_an_adopted_bucket(cli, moto_url, ru
     code, prompts = down_in_process(moto_url, runtime, answer=True)
     assert code == 0
     assert prompts == [
-        "Delete the 6 resource(s) marked 'will delete' and remove pipectl's additions "
+        "Delete the 7 resource(s) marked 'will delete' and remove pipectl's additions "
         f"from bucket {BUCKET}?"
     ]
     err = capsys.readouterr().err
@@ -574,3 +576,32 @@ def test_human_output_lists_what_goes_and_why_something_stays(cli, moto_url):
     result = cli("down", "--endpoint-url", moto_url, "--yes")
     assert result.exit_code == 0, result.stderr
     assert "nothing to remove: no resource of pipeline serverless-data exists" in result.stderr
+
+
+def test_a_queue_holding_failed_events_is_kept_unless_delete_data(cli, moto_url):
+    up_ok(cli, moto_url)
+    sqs = client("sqs", moto_url)
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    result = cli("down", "--endpoint-url", moto_url, "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert f"kept for the data they hold: queue {FUNCTION}-failures" in result.stderr
+    assert everything(moto_url)["queues"] == [url]
+    assert everything(moto_url)["functions"] == []
+    result, doc = run(cli, moto_url, "down", "--yes", "--delete-data")
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)["queue"] == "delete"
+    assert details(doc)["queue"] == "with its 1 message(s) (--delete-data)"
+    assert everything(moto_url) == NOTHING
+
+
+def test_with_the_queue_off_a_queue_pipectl_did_not_make_stays(cli, moto_url, workdir):
+    write_config(workdir, "function:\n  on_failure_queue: false\n")
+    theirs = client("sqs", moto_url).create_queue(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    doc = up_ok(cli, moto_url)
+    assert "queue" not in actions(doc)
+    result, doc = run(cli, moto_url, "down", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)["queue"] == "keep"
+    assert details(doc)["queue"] == "not created by pipectl"
+    assert everything(moto_url) == {**NOTHING, "queues": [theirs]}

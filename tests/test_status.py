@@ -18,7 +18,8 @@ FUNCTION = "serverless-data-processor"
 TABLE = "ProcessedResults"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 ROLE = "pipectl-serverless-data-lambda"
-KINDS = ["bucket", "table", "role", "log_group", "function", "permission", "trigger"]
+QUEUE_ARN = f"arn:aws:sqs:us-east-1:123456789012:{FUNCTION}-failures"
+KINDS = ["bucket", "table", "role", "log_group", "queue", "function", "permission", "trigger"]
 
 
 def client(service: str, url: str):
@@ -51,7 +52,7 @@ def test_in_sync_after_up(cli, moto_url, runtime):
     assert list(doc) == ["in_sync", "resources"]
     assert [r["resource"] for r in doc["resources"]] == KINDS
     for row in doc["resources"]:
-        assert set(row) == {"resource", "name", "exists", "managed", "drift"}
+        assert set(row) == {"resource", "name", "exists", "managed", "drift", "failed_events"}
         assert row["exists"] is True and row["managed"] is True and row["drift"] == [], row
     names = {r["resource"]: r["name"] for r in doc["resources"]}
     assert names == {
@@ -59,6 +60,7 @@ def test_in_sync_after_up(cli, moto_url, runtime):
         "table": TABLE,
         "role": ROLE,
         "log_group": LOG_GROUP,
+        "queue": f"{FUNCTION}-failures",
         "function": FUNCTION,
         "permission": "pipectl-serverless-data-s3-invoke",
         "trigger": "pipectl-serverless-data",
@@ -77,6 +79,7 @@ def test_nothing_there_is_all_missing(cli, moto_url):
         "table": ["table missing"],
         "role": ["role missing"],
         "log_group": ["log group missing"],
+        "queue": ["queue missing"],
         "function": ["function missing"],
         "permission": ["permission missing"],
         "trigger": ["trigger missing"],
@@ -189,7 +192,10 @@ def retries_changed(url):
     # moto appends on put and reads back the first: delete first so the new one is read.
     lam.delete_function_event_invoke_config(FunctionName=FUNCTION)
     lam.put_function_event_invoke_config(
-        FunctionName=FUNCTION, MaximumRetryAttempts=0, MaximumEventAgeInSeconds=21600
+        FunctionName=FUNCTION,
+        MaximumRetryAttempts=0,
+        MaximumEventAgeInSeconds=21600,
+        DestinationConfig={"OnFailure": {"Destination": QUEUE_ARN}},
     )
 
 
@@ -381,6 +387,7 @@ def test_a_missing_existing_role_is_reported_not_an_error(cli, moto_url, workdir
         "exists": False,
         "managed": False,
         "drift": ["role missing"],
+        "failed_events": None,
     }
 
 
@@ -396,6 +403,54 @@ def test_the_queue_has_a_row_when_configured(cli, moto_url, workdir: Path):
     assert result.exit_code == 1
     assert drift(doc)["queue"] == ["queue missing"]
     assert "failures" in cli("status", "--endpoint-url", moto_url).stderr
+
+
+def test_failed_events_waiting_are_counted_on_the_queue_row(cli, moto_url):
+    up_ok(cli, moto_url)
+    sqs = client("sqs", moto_url)
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+    result, doc = status(cli, moto_url)
+    assert result.exit_code == 0, result.stderr  # failed events are not drift
+    assert doc["in_sync"] is True
+    counts = {r["resource"]: r["failed_events"] for r in doc["resources"]}
+    assert counts == {kind: (3 if kind == "queue" else None) for kind in KINDS}
+    err = cli("status", "--endpoint-url", moto_url).stderr
+    assert "[✓ SQS queue] 3 failed events waiting" in err
+    [row] = [line for line in err.splitlines() if line.startswith("queue ")]
+    assert row.split()[-1] == "3"  # the table's "failed events" column
+    assert "3 failed events waiting in the on-failure queue" in err
+    assert "`pipectl replay --dry-run`" in err
+
+
+def test_without_the_queue_there_is_no_row_and_no_count(cli, moto_url, workdir: Path):
+    (workdir / "pipectl.yaml").write_text("function:\n  on_failure_queue: false\n")
+    up_ok(cli, moto_url)
+    assert client("sqs", moto_url).list_queues().get("QueueUrls", []) == []
+    result, doc = status(cli, moto_url)
+    assert result.exit_code == 0, result.stderr
+    assert [r["resource"] for r in doc["resources"]] == [k for k in KINDS if k != "queue"]
+    assert all(row["failed_events"] is None for row in doc["resources"])
+    err = cli("status", "--endpoint-url", moto_url).stderr
+    assert "SQS queue" not in err and "failed events" not in err
+
+
+def test_queue_settings_changed_elsewhere_show_as_drift(cli, moto_url):
+    up_ok(cli, moto_url)
+    sqs = client("sqs", moto_url)
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"MessageRetentionPeriod": "60", "SqsManagedSseEnabled": "false"}
+    )
+    result, doc = status(cli, moto_url)
+    assert result.exit_code == 1
+    assert drift(doc)["queue"] == [
+        "retention 60 s, want 14 days",
+        "not encrypted, want SSE-SQS",
+    ]
+    up_ok(cli, moto_url)
+    assert status(cli, moto_url)[1]["in_sync"] is True
 
 
 # --- human output ----------------------------------------------------------------------------

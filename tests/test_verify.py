@@ -269,6 +269,36 @@ def test_cleanup_deletes_only_the_probe(cli, deployed, fake):
     assert table_keys(deployed) == ["pipectl-verify/someone else's.txt"]
 
 
+def test_failed_events_waiting_are_a_warning_not_a_failure(cli, deployed, fake):
+    fake.mode = "ok"
+    result, doc = verify(cli, deployed)
+    assert result.exit_code == 0 and doc["warnings"] == []
+    sqs = client("sqs", deployed)
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    result, doc = verify(cli, deployed)
+    assert result.exit_code == 0, result.stderr
+    assert doc["ok"] is True
+    assert doc["warnings"] == [
+        f"2 failed event(s) wait in {FUNCTION}-failures: list them with "
+        "`pipectl replay --dry-run`, process them again with `pipectl replay`"
+    ]
+    result = cli("verify", "--endpoint-url", deployed)
+    assert "warning: 2 failed event(s) wait in" in result.stderr
+    assert "verify passed" in result.stderr
+
+
+def test_a_missing_queue_is_a_warning_too(cli, deployed, fake):
+    fake.mode = "ok"
+    sqs = client("sqs", deployed)
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"])
+    result, doc = verify(cli, deployed)
+    assert result.exit_code == 0, result.stderr
+    [warning] = doc["warnings"]
+    assert warning.startswith(f"on-failure queue {FUNCTION}-failures is missing")
+
+
 # preflight failures: nothing is uploaded ------------------------------------------------------
 
 

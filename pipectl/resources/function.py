@@ -121,6 +121,14 @@ def environment(ctx: Context) -> dict[str, str]:
 
 
 def wanted_invoke_config(ctx: Context) -> dict[str, Any]:
+    """The on-failure queue is an on-failure destination only, never also the function's
+    DeadLetterConfig: Lambda uses both at once ("You can configure destinations in addition to or
+    instead of a dead-letter queue", PutFunctionEventInvokeConfig API reference; "Destinations and
+    DLQs can be used together and at the same time", AWS Compute Blog, "Introducing AWS Lambda
+    Destinations"), and a DLQ gets only the bare event ("For dead-letter queues, Lambda only sends
+    the content of the event, without details about the response", Lambda developer guide,
+    invocation-async-retain-records). Both on one queue would put every failure in it twice, in
+    two formats."""
     f = ctx.spec.function
     on_failure = {"Destination": ctx.queue_arn} if f.on_failure_queue else {}
     return {

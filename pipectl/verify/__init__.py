@@ -6,6 +6,7 @@
 2. Probe: upload an object whose key holds a space, a `+` and a non-ASCII letter (S3 URL-encodes
    event keys, aws-notes item 6), poll the table with consistent reads until the item for the
    decoded key is `Processed`, then find the invocation's log lines.
+   Failed events waiting in the on-failure queue are a warning, not a failure.
 3. Clean up the probe object and item (unless `keep`), whatever happened.
 
 No rendering here: checks go to an `on_check` callback as they finish and the result is data.
@@ -19,7 +20,7 @@ from typing import Any
 
 from pipectl.context import Context
 from pipectl.invocations import Invocation, invocations
-from pipectl.verify.preflight import preflight
+from pipectl.verify.preflight import preflight, warnings
 from pipectl.verify.probe import Probe, clean_up, encoded_keys, key_forms, probe_key
 from pipectl.verify.result import Check, OnCheck, VerifyResult
 from pipectl.verify.wait import wait_for_item, wait_for_logs
@@ -55,6 +56,7 @@ def run(
 
     for check in preflight(ctx, observed):
         record(check)
+    result.warnings = warnings(ctx, observed)
     if not all(c.ok for c in result.checks):
         return result
     probe = Probe(ctx, result.key, timeout_s, now)

@@ -25,6 +25,25 @@ def preflight(ctx: Context, observed: Any) -> list[Check]:
     ]
 
 
+def warnings(ctx: Context, observed: Any) -> list[str]:
+    """What deserves attention without failing verify: failed events waiting in the on-failure
+    queue, or a configured queue that is missing (then a failure would be dropped)."""
+    if not ctx.spec.function.on_failure_queue:
+        return []
+    state = observed["queue"]
+    if not state.exists:
+        return [
+            f"on-failure queue {state.name} is missing: an event that still fails after "
+            "Lambda's retries would be dropped; run `pipectl up`"
+        ]
+    if state.failed_events:
+        return [
+            f"{state.failed_events} failed event(s) wait in {state.name}: list them with "
+            "`pipectl replay --dry-run`, process them again with `pipectl replay`"
+        ]
+    return []
+
+
 def check_bucket(ctx: Context, state: Any) -> Check:
     if not state.exists:
         return Check(

@@ -35,6 +35,7 @@ class VerifyResult:
     logs_ms: int | None = None  # from the upload to the handler's log line seen
     uploaded: bool = False
     cleanup: list[str] = field(default_factory=list)  # what was removed, or why not
+    warnings: list[str] = field(default_factory=list)  # worth a look, but not a failure
 
     @property
     def ok(self) -> bool:
@@ -53,4 +54,5 @@ class VerifyResult:
             "item": self.item,
             "logs": [e.message for e in self.log_events],
             "checks": [c.as_json() for c in self.checks],
+            "warnings": list(self.warnings),
         }

@@ -58,6 +58,7 @@ def test_auto_without_lab_role_creates_least_privilege_role(make_ctx):
         "dynamodb:PutItem",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "sqs:SendMessage",  # the on-failure queue is on by default
     }
     for statement in statements:  # no wildcard action, no "*" resource
         assert statement["Resource"] != "*"
@@ -74,6 +75,9 @@ def test_on_failure_queue_adds_only_send_message_on_that_queue(make_ctx, spec_wi
     [queue_statement] = [s for s in policy["Statement"] if s["Sid"] == "SendFailedEvents"]
     assert queue_statement["Action"] == ["sqs:SendMessage"]
     assert queue_statement["Resource"] == ctx.queue_arn
+    ctx, state = make_ctx(spec_with(function={"on_failure_queue": False}))
+    sids = [s["Sid"] for s in role.least_privilege_policy(ctx)["Statement"]]
+    assert sids == ["WriteResults", "WriteLogs"]
 
 
 def test_changed_policy_is_repaired(make_ctx):
