@@ -1,0 +1,161 @@
+"""Which objects a backfill sends: listed with botocore's paginators, several prefixes side by
+side, and filtered as the trigger filters them (its prefix and suffix) plus --prefix/--since.
+
+A versioned bucket is listed with ListObjectVersions, keeping the current version of each key
+(`IsLatest`): ListObjectsV2 returns no version ids, and the record should name the version it
+describes. A key whose current version is a delete marker has no current object and is not sent.
+That listing also pages through every older version, so it costs more on a bucket with many.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pipectl.backfill.records import ListedObject
+
+LIST_PARALLEL = 8  # prefixes listed side by side
+QUEUE_PAGES = 32  # pages listed ahead of the dispatcher, at most (bounds memory)
+Page = list[ListedObject]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which listed objects are sent: under --prefix and the trigger's prefix, ending with the
+    trigger's suffix (S3 fires only for those: a backfill must not send what S3 would not), and
+    last modified at or after --since."""
+
+    prefix: str = ""
+    trigger_prefix: str = ""
+    trigger_suffix: str = ""
+    since_ms: int | None = None
+
+    def listing_prefix(self) -> str | None:
+        """The prefix to list: the narrower of the two; None when they exclude each other."""
+        narrow, wide = sorted((self.prefix, self.trigger_prefix), key=len, reverse=True)
+        return narrow if narrow.startswith(wide) else None
+
+    def matches(self, obj: ListedObject) -> bool:
+        if not obj.key.startswith(self.prefix) or not obj.key.startswith(self.trigger_prefix):
+            return False
+        if not obj.key.endswith(self.trigger_suffix):
+            return False
+        return self.since_ms is None or obj.last_modified.timestamp() * 1000 >= self.since_ms
+
+
+@dataclass(frozen=True)
+class Source:
+    """The bucket to list and how."""
+
+    bucket: str
+    versioned: bool = False
+
+
+def from_listing(entry: dict[str, Any], versioned: bool) -> ListedObject:
+    version = entry.get("VersionId") if versioned else None
+    modified: datetime = entry["LastModified"]
+    if modified.tzinfo is None:
+        modified = modified.replace(tzinfo=timezone.utc)
+    return ListedObject(
+        key=entry["Key"],
+        size=int(entry.get("Size", 0)),
+        etag=str(entry.get("ETag", "")),
+        last_modified=modified,
+        version_id=None if version in (None, "null") else version,  # "null": not versioned
+    )
+
+
+def pages(
+    s3: Any, source: Source, prefix: str, delimiter: str | None = None
+) -> Iterator[tuple[Page, list[str]]]:
+    """(objects, common prefixes) per page of one listing."""
+    operation = "list_object_versions" if source.versioned else "list_objects_v2"
+    kwargs: dict[str, Any] = {"Bucket": source.bucket, "Prefix": prefix}
+    if delimiter:
+        kwargs["Delimiter"] = delimiter
+    for page in s3.get_paginator(operation).paginate(**kwargs):
+        if source.versioned:
+            entries = [v for v in page.get("Versions", []) if v.get("IsLatest")]
+        else:
+            entries = page.get("Contents", [])
+        prefixes = [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        yield [from_listing(e, source.versioned) for e in entries], prefixes
+
+
+def list_objects(
+    s3: Any, source: Source, prefix: str, parallel: int = LIST_PARALLEL
+) -> Iterator[Page]:
+    """Every object under `prefix`, page by page. With `parallel` > 1 the first level of common
+    prefixes (split on "/") is listed first, then each of them side by side; objects directly
+    under `prefix` come with the first listing. A bucket without "/" in its keys is listed once."""
+    if parallel <= 1:
+        for objects, _ in pages(s3, source, prefix):
+            yield objects
+        return
+    subprefixes: list[str] = []
+    for objects, prefixes in pages(s3, source, prefix, delimiter="/"):
+        subprefixes += prefixes
+        if objects:
+            yield objects
+    yield from side_by_side(s3, source, subprefixes, parallel)
+
+
+def side_by_side(s3: Any, source: Source, prefixes: list[str], parallel: int) -> Iterator[Page]:
+    """List each prefix in its own thread (at most `parallel` at once); pages in arrival order.
+    Stopping early (the consumer closes this generator) stops the listers after their page."""
+    if not prefixes:
+        return
+    done = object()
+    pages_ready: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_PAGES)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                pages_ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def list_one(prefix: str) -> None:
+        try:
+            for objects, _ in pages(s3, source, prefix):
+                if stop.is_set():
+                    return
+                if objects:
+                    put(objects)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
+        finally:
+            put(done)
+
+    pool = ThreadPoolExecutor(max_workers=min(parallel, len(prefixes)))
+    try:
+        for prefix in prefixes:
+            pool.submit(list_one, prefix)
+        remaining = len(prefixes)
+        while remaining:
+            item = pages_ready.get()
+            if item is done:
+                remaining -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def selected(s3: Any, source: Source, selection: Selection, parallel: int) -> Iterator[Page]:
+    """The objects the backfill is about, page by page (pages may be empty)."""
+    prefix = selection.listing_prefix()
+    if prefix is None:
+        return
+    for page in list_objects(s3, source, prefix, parallel):
+        yield [obj for obj in page if selection.matches(obj)]
