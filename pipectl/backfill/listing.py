@@ -20,6 +20,8 @@ from typing import Any
 from pipectl.backfill.records import ListedObject
 
 LIST_PARALLEL = 8  # prefixes listed side by side
+SPLIT_DEPTH = 2  # "/" levels looked into for prefixes to list side by side
+SPLIT_MAX_PREFIXES = 100  # more would cost more requests than they save (one at least each)
 QUEUE_PAGES = 32  # pages listed ahead of the dispatcher, at most (bounds memory)
 Page = list[ListedObject]
 
@@ -70,39 +72,60 @@ def from_listing(entry: dict[str, Any], versioned: bool) -> ListedObject:
     )
 
 
-def pages(
-    s3: Any, source: Source, prefix: str, delimiter: str | None = None
-) -> Iterator[tuple[Page, list[str]]]:
-    """(objects, common prefixes) per page of one listing."""
+def pages(s3: Any, source: Source, prefix: str) -> Iterator[Page]:
+    """Every object under `prefix`, a page at a time (botocore's paginator)."""
     operation = "list_object_versions" if source.versioned else "list_objects_v2"
-    kwargs: dict[str, Any] = {"Bucket": source.bucket, "Prefix": prefix}
-    if delimiter:
-        kwargs["Delimiter"] = delimiter
-    for page in s3.get_paginator(operation).paginate(**kwargs):
+    for page in s3.get_paginator(operation).paginate(Bucket=source.bucket, Prefix=prefix):
         if source.versioned:
             entries = [v for v in page.get("Versions", []) if v.get("IsLatest")]
         else:
             entries = page.get("Contents", [])
-        prefixes = [p["Prefix"] for p in page.get("CommonPrefixes", [])]
-        yield [from_listing(e, source.versioned) for e in entries], prefixes
+        yield [from_listing(e, source.versioned) for e in entries]
 
 
 def list_objects(
     s3: Any, source: Source, prefix: str, parallel: int = LIST_PARALLEL
 ) -> Iterator[Page]:
-    """Every object under `prefix`, page by page. With `parallel` > 1 the first level of common
-    prefixes (split on "/") is listed first, then each of them side by side; objects directly
-    under `prefix` come with the first listing. A bucket without "/" in its keys is listed once."""
+    """Every object under `prefix`, page by page. With `parallel` > 1 the prefix is first split
+    on "/" (up to SPLIT_DEPTH levels, until there are `parallel` parts), then the parts are
+    listed side by side; objects directly under a split prefix come with its split."""
     if parallel <= 1:
-        for objects, _ in pages(s3, source, prefix):
-            yield objects
+        yield from pages(s3, source, prefix)
         return
-    subprefixes: list[str] = []
-    for objects, prefixes in pages(s3, source, prefix, delimiter="/"):
-        subprefixes += prefixes
-        if objects:
-            yield objects
-    yield from side_by_side(s3, source, subprefixes, parallel)
+    to_split, whole = [prefix], []
+    for _ in range(SPLIT_DEPTH):
+        deeper = []
+        for part in to_split:
+            found = split(s3, source, part)
+            if found is None:
+                whole.append(part)
+                continue
+            objects, prefixes = found
+            if objects:
+                yield objects
+            deeper += prefixes
+        to_split = deeper
+        if not to_split or len(whole) + len(to_split) >= parallel:
+            break
+    yield from side_by_side(s3, source, whole + to_split, parallel)
+
+
+def split(s3: Any, source: Source, prefix: str) -> tuple[Page, list[str]] | None:
+    """The objects directly under `prefix` and its sub-prefixes (one "/" deeper), from a single
+    Delimiter request; None when they do not fit one page or there are more than
+    SPLIT_MAX_PREFIXES sub-prefixes (listing the prefix whole is then fewer requests). One call,
+    not the paginator: only its first page is wanted."""
+    kwargs = {"Bucket": source.bucket, "Prefix": prefix, "Delimiter": "/"}
+    if source.versioned:
+        response = s3.list_object_versions(**kwargs)
+        entries = [v for v in response.get("Versions", []) if v.get("IsLatest")]
+    else:
+        response = s3.list_objects_v2(**kwargs)
+        entries = response.get("Contents", [])
+    prefixes = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
+    if response.get("IsTruncated") or len(prefixes) > SPLIT_MAX_PREFIXES:
+        return None
+    return [from_listing(e, source.versioned) for e in entries], prefixes
 
 
 def side_by_side(s3: Any, source: Source, prefixes: list[str], parallel: int) -> Iterator[Page]:
@@ -124,7 +147,7 @@ def side_by_side(s3: Any, source: Source, prefixes: list[str], parallel: int) ->
 
     def list_one(prefix: str) -> None:
         try:
-            for objects, _ in pages(s3, source, prefix):
+            for objects in pages(s3, source, prefix):
                 if stop.is_set():
                     return
                 if objects:

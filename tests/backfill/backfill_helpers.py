@@ -106,10 +106,13 @@ def put_objects(keys: list[str], bucket: str = BUCKET, body: bytes = b"data") ->
 
 def small_pages(max_keys: int):
     """A client hook that makes every S3 listing page hold at most `max_keys` entries (as if the
-    bucket were much bigger), by setting MaxKeys on each request the paginator sends."""
+    bucket were much bigger), by setting MaxKeys on each request the paginator sends. Requests
+    with a Delimiter (how backfill splits a prefix into parts to list side by side) keep S3's
+    1,000, so that the split still happens in a small test bucket."""
 
     def set_max_keys(params: dict[str, Any], **_: Any) -> None:
-        params["MaxKeys"] = max_keys
+        if "Delimiter" not in params:
+            params["MaxKeys"] = max_keys
 
     def hook(client: Any) -> None:
         client.meta.events.register("before-parameter-build.s3.ListObjectsV2", set_max_keys)

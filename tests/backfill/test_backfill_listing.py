@@ -112,3 +112,41 @@ def test_stopping_early_leaves_no_lister_running(s3):
     next(pages)
     pages.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
+
+
+def listed_prefixes(s3) -> list[tuple[str, bool]]:
+    """(Prefix, with a Delimiter) of every ListObjectsV2 request the client makes."""
+    seen: list[tuple[str, bool]] = []
+    s3.meta.events.register(
+        "before-parameter-build.s3.ListObjectsV2",
+        lambda params, **_: seen.append((params.get("Prefix", ""), "Delimiter" in params)),
+    )
+    return seen
+
+
+def test_a_single_top_level_prefix_is_split_one_level_deeper(mocked):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    keys = ["root.txt", "only/direct.txt"] + [f"only/{i}/k{j}" for i in range(5) for j in range(4)]
+    put_objects(keys)
+    seen = listed_prefixes(s3)
+    assert sorted(listed(list_objects(s3, Source(BUCKET), "", 8))) == sorted(keys)
+    assert [p for p, split in seen if split] == ["", "only/"]
+    assert sorted(p for p, split in seen if not split) == [f"only/{i}/" for i in range(5)]
+
+
+@pytest.mark.parametrize("why", ["many prefixes", "truncated"])
+def test_a_level_too_wide_to_split_is_listed_whole(mocked, why):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    keys = [f"p{i:03d}/k" for i in range(101)] if why == "many prefixes" else ["a/1", "b/2"]
+    put_objects(keys)
+    if why == "truncated":
+        s3.meta.events.register(
+            "before-parameter-build.s3.ListObjectsV2",
+            lambda params, **_: params.update(MaxKeys=1),
+        )
+    seen = listed_prefixes(s3)
+    assert sorted(listed(list_objects(s3, Source(BUCKET), "", 8))) == sorted(keys)
+    assert [p for p, split in seen if split] == [""]
+    assert {p for p, split in seen if not split} == {""}  # one listing of it all
