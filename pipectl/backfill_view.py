@@ -83,8 +83,9 @@ def summary(ui: UI, result: Result, everything: bool) -> None:
     colour = "green" if result.ok else "yellow"
     ui.info(
         f"[{colour}]backfill {result.run_id}[/]: {t.objects:,} matching objects listed, "
-        f"{t.dispatched:,} dispatched in {t.invocations:,} invocations, {t.skipped:,} skipped "
-        f"(already had an item), {t.failed:,} failed  [dim]({t.rate():,.0f} objects/s)[/]"
+        f"{t.dispatched:,} dispatched in {plural(t.invocations, 'invocation')}, "
+        f"{t.skipped:,} skipped (already had an item), {t.failed:,} failed  "
+        f"[dim]({t.rate():,.0f} objects/s)[/]"
     )
     if t.failed_keys:
         ui.info("[bold red]not accepted by Lambda after retries[/] (the objects stay in S3):")
@@ -109,6 +110,10 @@ def resume_note(result: Result, everything: bool) -> str:
         "where this run stopped"
     )
     return f"[yellow]{what}[/] after {result.tally.dispatched:,} dispatched: {again}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def show_keys(ui: UI, keys: list[str], verb: str) -> None:
