@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pipectl.backfill.records import ListedObject
+from pipectl.packaging import CODE_PREFIX
 
 LIST_PARALLEL = 8  # prefixes listed side by side
 SPLIT_DEPTH = 2  # "/" levels looked into for prefixes to list side by side
@@ -30,7 +31,8 @@ Page = list[ListedObject]
 class Selection:
     """Which listed objects are sent: under --prefix and the trigger's prefix, ending with the
     trigger's suffix (S3 fires only for those: a backfill must not send what S3 would not), and
-    last modified at or after --since."""
+    last modified at or after --since. A deployment zip `up` left under CODE_PREFIX is pipectl's,
+    not data (the handler skips it too)."""
 
     prefix: str = ""
     trigger_prefix: str = ""
@@ -45,7 +47,7 @@ class Selection:
     def matches(self, obj: ListedObject) -> bool:
         if not obj.key.startswith(self.prefix) or not obj.key.startswith(self.trigger_prefix):
             return False
-        if not obj.key.endswith(self.trigger_suffix):
+        if not obj.key.endswith(self.trigger_suffix) or obj.key.startswith(CODE_PREFIX):
             return False
         return self.since_ms is None or obj.last_modified.timestamp() * 1000 >= self.since_ms
 

@@ -65,6 +65,13 @@ def test_only_what_the_trigger_would_fire_for(s3, selection, expected):
     assert sorted(listed(selected(s3, Source(BUCKET), selection, 4))) == sorted(expected)
 
 
+def test_a_deployment_zip_passing_through_the_bucket_is_not_data(s3):
+    put_objects([".pipectl/code/serverless-data-processor/abc.zip", ".pipectl-notes.txt"])
+    keys = listed(selected(s3, Source(BUCKET), Selection(), 4))
+    assert ".pipectl-notes.txt" in keys
+    assert not [k for k in keys if k.startswith(".pipectl/code/")]
+
+
 def test_since_keeps_objects_modified_at_or_after_it(s3):
     (first,) = [o for p in list_objects(s3, Source(BUCKET), "top", 1) for o in p]
     modified_ms = int(first.last_modified.timestamp() * 1000)
