@@ -1,4 +1,4 @@
-"""All of pipectl's benchmarks in one run, six sections, medians printed (nothing asserted):
+"""All of pipectl's benchmarks in one run, seven sections, medians printed (nothing asserted):
 
 1. `pipectl up` cold and re-run against a moto server: wall time, API calls, injected latency
 2. the same console steps with the aws CLI against the same server; pipectl ÷ aws CLI
@@ -6,6 +6,8 @@
 4. `pipectl verify` upload -> item latency on the embedded emulator, cold and warm
 5. the Lambda handler's records per second
 6. 500 uploads in a burst through the embedded emulator
+7. `pipectl backfill`: objects dispatched per second (moto server, 0 and 50 ms per call) and
+   10,000 objects processed end to end on the emulator (a few minutes: uploading them is setup)
 
   python benchmarks/run_all.py [--runs 5] [--quick]
 """
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         run_script("handler_throughput.py", "--runs", str(runs))
         section("6. 500 uploads in a burst on the embedded emulator (benchmarks/emulator_burst.py)")
         run_script("emulator_burst.py", "--uploads", "200" if args.quick else "500")
+        section("7. backfill: dispatch rate, and 10,000 objects on the emulator")
+        run_script("bench_backfill.py", "--runs", str(min(runs, 3)))
 
     print(f"\nall sections in {time.perf_counter() - started:.0f} s")
 

@@ -248,6 +248,66 @@ def down(
 
 
 @command()
+def backfill(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    prefix: Annotated[str, typer.Option("--prefix", help="Only keys starting with this.")] = "",
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only objects modified since 10m, 2h, 1d or an ISO time."),
+    ] = None,
+    everything: Annotated[
+        bool,
+        typer.Option("--all", help="Every object (default: only objects with no item yet)."),
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Records per invocation (1-1000).")
+    ] = 100,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="Invocations in flight (1-20).")
+    ] = 8,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be sent; invoke nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> int:
+    """Send objects already in the bucket through the function (it runs on Lambda)."""
+    from pipectl import data_commands
+
+    def confirm(prompt: str) -> bool:
+        return typer.confirm(prompt, default=False, err=True)
+
+    return data_commands.backfill(
+        opts,
+        ui,
+        runtime,
+        prefix=prefix,
+        since=since,
+        everything=everything,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        dry_run=dry_run,
+        confirm=None if yes else confirm,
+        can_ask=sys.stdin.isatty(),
+    )
+
+
+@command()
+def results(
+    opts: GlobalOptions,
+    ui: Any,
+    runtime: Runtime,
+    prefix: Annotated[str, typer.Option("--prefix", help="Only keys starting with this.")] = "",
+    limit: Annotated[int, typer.Option("--limit", help="How many items at most.")] = 20,
+) -> int:
+    """The table's items (the first --limit a scan finds, newest first among them)."""
+    from pipectl import data_commands
+
+    return data_commands.results(opts, ui, runtime, prefix=prefix, limit=limit)
+
+
+@command()
 def verify(
     opts: GlobalOptions,
     ui: Any,
