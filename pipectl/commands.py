@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipectl import packaging, pipeline
+from pipectl import ui as ui_module
 from pipectl.context import Context
 from pipectl.errors import EXIT_FAILED, EXIT_OK
 from pipectl.plan import Action, Change
@@ -24,8 +25,10 @@ def connect(
     missing_role_ok: bool = False,
     teardown: bool = False,
 ) -> Context:
+    """The run's Context; its account and role are still being found (`pipeline.begin`): the
+    first read of either waits, so `observe` sends every other read meanwhile."""
     aws = make_aws(opts, spec, runtime, ui.aws_call)
-    ctx, _ = pipeline.connect(
+    ctx = pipeline.begin(
         aws,
         spec,
         aws.target.region,
@@ -34,6 +37,7 @@ def connect(
         missing_role_ok=missing_role_ok,
         teardown=teardown,
     )
+    ui_module.warm_up()  # while the first requests are in flight
     return ctx
 
 
@@ -49,8 +53,8 @@ def up(
     package = deployment_package(opts, ui, runtime, spec)  # a bad handler fails before AWS
     ctx = connect(opts, ui, runtime, spec)
     ctx.package = package
-    ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     observed = pipeline.observe(ctx)
+    ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     if dry_run:
         plans = pipeline.plan_up(ctx, observed)
         if opts.json:
@@ -146,8 +150,8 @@ def down(
     spec = load_config(opts)
     ctx = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True, teardown=True)
     ctx.delete_data = delete_data
-    ui.info(f"[bold]pipectl down[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     observed = pipeline.observe(ctx)
+    ui.info(f"[bold]pipectl down[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     plans = pipeline.plan_down(ctx, observed)
     work = [c for c in plans.values() if c.action in {Action.DELETE, Action.UPDATE}]
     if dry_run or not work:
@@ -284,9 +288,9 @@ def verify(opts: GlobalOptions, ui: UI, runtime: Runtime, timeout: float, keep: 
         raise UsageError(f"--timeout {timeout:g} must be more than 0 seconds", "e.g. --timeout 60")
     spec = load_config(opts)
     ctx = connect(opts, ui, runtime, spec)
+    observed = pipeline.observe(ctx)
     if not opts.json:
         watch_view.verify_header(ui, ctx, timeout)
-    observed = pipeline.observe(ctx)
     on_check = None if opts.json else (lambda check: watch_view.check_line(ui, check))
     result = verify_core.run(ctx, observed, timeout, keep=keep, on_check=on_check)
     if opts.json:

@@ -35,7 +35,14 @@ class ResourceState:
 
 
 class Resource(Protocol[S]):
-    """What every resource module provides (modules satisfy this protocol structurally)."""
+    """What every resource module provides (modules satisfy this protocol structurally).
+
+    A module may also declare `READY_AFTER`: the ops after which the resource is usable by the
+    resources that depend on it on the way up (CreateRole for the role: a function can name it
+    while its policy is put). `up` then unblocks those dependents as soon as these ops are done
+    and runs the rest of the step meanwhile; the step still fails if a later op fails. Without
+    it, dependents wait for the whole step.
+    """
 
     KIND: str
     Op: type[Op]

@@ -43,6 +43,14 @@ class Kind:
     configured: Callable[[Spec], bool] = always
     also_after_up: Callable[[Context], tuple[str, ...]] = no_edges  # edges that depend on the run
 
+    @property
+    def ready_after(self) -> frozenset[Any] | None:
+        """The ops of this resource that its dependents on the way up wait for: the module's
+        `READY_AFTER` (e.g. the role's CreateRole), or None when they wait for the whole step.
+        The step's other ops then run while its dependents proceed."""
+        declared = getattr(self.module, "READY_AFTER", None)
+        return None if declared is None else frozenset(declared)
+
 
 KINDS: tuple[Kind, ...] = (
     Kind("bucket", bucket, after_down=("trigger",)),
