@@ -151,28 +151,30 @@ def up(ctx: Context, observed: Observed, progress: Progress | None = None) -> Ru
 
 
 def up_step(ctx: Context, kind: Kind, state: Any, change: Change, plans: dict[str, Change]) -> Step:
-    """The step applying `change`. When the kind declares which of its ops its dependents wait
-    for, the step runs in two parts: those ops (and any before them), then the rest, while the
-    dependents proceed. The second part reports the whole change, or fails the step."""
-    after = edges((*kind.after_up, *kind.also_after_up(ctx)), plans)
-    first, rest = split_ops(change, kind.ready_after)
+    """The step applying `change`. When the change ends with ops the kind declares late, the
+    step runs in two parts: the ops before them, then the late ones while the dependents
+    proceed. The second part reports the whole change, or fails the step."""
+    after, whole = edges(kind.after_up, plans), edges(kind.also_after_up(ctx), plans)
+    first, rest = split_ops(change, kind.late_ops)
     if not rest:
-        return Step(kind.name, lambda: kind.module.apply(ctx, state, change), after, change)
+        run = lambda: kind.module.apply(ctx, state, change)  # noqa: E731
+        return Step(kind.name, run, after, change, after_done=whole)
 
     def finish() -> Change:
         return replace(kind.module.apply(ctx, state, rest), ops=change.ops)
 
-    if not first.ops:
-        return Step(kind.name, lambda: first, after, change, finish=finish)
-    return Step(kind.name, lambda: kind.module.apply(ctx, state, first), after, change, finish)
+    def run_first() -> Change:
+        return kind.module.apply(ctx, state, first) if first.ops else first
+
+    return Step(kind.name, run_first, after, change, finish, after_done=whole)
 
 
-def split_ops(change: Change, ready_after: frozenset[Any] | None) -> tuple[Change, Change | None]:
-    """`change` cut after its last op that dependents wait for (the order of ops is kept): the
-    part to run before they may start, and the rest (None when there is nothing left)."""
-    if ready_after is None:
-        return change, None
-    cut = max((i + 1 for i, op in enumerate(change.ops) if op in ready_after), default=0)
+def split_ops(change: Change, late_ops: frozenset[Any]) -> tuple[Change, Change | None]:
+    """`change` cut before its trailing late ops (the order of ops is kept): the part to run
+    before the dependents may start, and the late part (None when there is none)."""
+    cut = len(change.ops)
+    while cut and change.ops[cut - 1] in late_ops:
+        cut -= 1
     if cut == len(change.ops):
         return change, None
     return replace(change, ops=change.ops[:cut]), replace(change, ops=change.ops[cut:])

@@ -102,6 +102,7 @@ class Step:
     after: tuple[str, ...] = ()
     placeholder: Change | None = None  # reported when skipped
     finish: Callable[[], Change] | None = None
+    after_done: tuple[str, ...] = ()  # steps waited for whole (their `finish` included)
 
 
 Progress = Callable[[str, str, Change | None], None]  # (step, "start"|"done", change)
@@ -154,14 +155,14 @@ def run_graph(
     def launch(pool: ThreadPoolExecutor) -> None:
         nonlocal running
         for name, step in list(pending.items()):
-            deps = step.after
+            deps = (*step.after, *step.after_done)
             if any(blocked(d) for d in deps):
                 del pending[name]
                 changes[name] = skipped(step, deps, errors, changes)
                 if progress:
                     progress(name, "done", changes[name])
                 continue
-            if all(d in ready for d in deps):
+            if all(d in ready for d in step.after) and all(d in changes for d in step.after_done):
                 del pending[name]
                 started[name] = time.monotonic()
                 if progress:
@@ -185,7 +186,7 @@ def run_graph(
                     progress(name, "done", changes[name])
             launch(pool)
         for name, step in pending.items():  # unreachable deps (cycles) never run
-            changes[name] = skipped(step, step.after, errors, changes)
+            changes[name] = skipped(step, (*step.after, *step.after_done), errors, changes)
     return GraphResult(changes, errors)
 
 

@@ -161,3 +161,20 @@ def test_a_failed_late_op_fails_the_run_and_a_second_up_converges(mocked, faults
     assert changed == {"log_group": "retention never expire, want 14 days"}
     groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
     assert groups["logGroups"][0]["retentionInDays"] == 14
+
+
+def test_only_trailing_late_ops_run_after_the_dependents_start():
+    """An op not declared late (one added later included) is always waited for; late ops
+    before it are too, so the order of ops never changes."""
+    from pipectl.plan import Change
+    from pipectl.resources import bucket as b
+
+    late = frozenset(b.LATE_OPS)
+    create = Change("bucket", "x", Action.CREATE, ops=(b.Op.CREATE, b.Op.TAGS, b.Op.ENCRYPTION))
+    first, rest = pipeline.split_ops(create, late)
+    assert first.ops == (b.Op.CREATE, b.Op.TAGS) and rest.ops == (b.Op.ENCRYPTION,)
+    update = Change("bucket", "x", Action.UPDATE, ops=(b.Op.ENCRYPTION,))
+    first, rest = pipeline.split_ops(update, late)
+    assert first.ops == () and rest.ops == (b.Op.ENCRYPTION,)
+    unlisted_last = Change("bucket", "x", Action.UPDATE, ops=(b.Op.ENCRYPTION, b.Op.TAGS))
+    assert pipeline.split_ops(unlisted_last, late) == (unlisted_last, None)

@@ -136,3 +136,20 @@ def test_a_failing_first_part_never_runs_the_late_part():
     assert list(result.errors) == ["role"]
     assert result.changes["function"].action is Action.SKIPPED
     assert ran == []
+
+
+def test_after_done_waits_for_the_whole_step():
+    """`after` waits for a step's first part, `after_done` for its finish too."""
+    log = []
+
+    def late():
+        log.append("bucket finished")
+        return Change("bucket", "b", Action.CREATE)
+
+    steps = {
+        "bucket": Step("bucket", lambda: Change("bucket", "b", Action.CREATE), finish=late),
+        "function": Step("function", ok("function", log), after_done=("bucket",)),
+    }
+    result = run_graph(steps)
+    assert result.ok, result.errors
+    assert log == ["bucket finished", "function"]

@@ -37,11 +37,11 @@ class ResourceState:
 class Resource(Protocol[S]):
     """What every resource module provides (modules satisfy this protocol structurally).
 
-    A module may also declare `READY_AFTER`: the ops after which the resource is usable by the
-    resources that depend on it on the way up (CreateRole for the role: a function can name it
-    while its policy is put). `up` then unblocks those dependents as soon as these ops are done
-    and runs the rest of the step meanwhile; the step still fails if a later op fails. Without
-    it, dependents wait for the whole step.
+    A module may also declare `LATE_OPS`: ops its dependents on the way up need not wait for
+    (the role's PutRolePolicy: a function can name the role while its policy is put). `up` cuts a
+    change before its trailing late ops, unblocks the dependents once the part before is done and
+    runs the late ops meanwhile; the step still fails if one of them fails. An op not listed
+    (any op added later, too) is waited for: the safe default.
     """
 
     KIND: str

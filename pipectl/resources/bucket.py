@@ -52,7 +52,7 @@ class Op(BaseOp):
 # The trigger needs the bucket to exist, tagged; its other settings are put meanwhile (new
 # buckets already block public access, disable ACLs and encrypt with SSE-S3 by default: AWS
 # What's New 2022-12 "automatically enable block public access", S3 default-encryption FAQ).
-READY_AFTER = (Op.CREATE, Op.TAGS)
+LATE_OPS = (Op.PUBLIC_ACCESS_BLOCK, Op.OWNERSHIP, Op.ENCRYPTION, Op.VERSIONING, Op.POLICY)
 
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,

@@ -60,7 +60,7 @@ class Op(BaseOp):
 # The permission and the trigger need the function to exist, with its code and configuration
 # settled (Lambda refuses some calls while an update is in progress); the async invoke config is
 # put while they proceed.
-READY_AFTER = (Op.CREATE, Op.CONFIGURATION, Op.CODE)
+LATE_OPS = (Op.INVOKE_CONFIG, Op.REPLACE_INVOKE_CONFIG)
 
 
 @dataclass(frozen=True, kw_only=True)

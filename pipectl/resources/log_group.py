@@ -23,7 +23,7 @@ class Op(BaseOp):
 
 # The function needs the group to exist (else Lambda makes its own, untagged and never expiring);
 # the retention period is set while the function is being created.
-READY_AFTER = (Op.CREATE,)
+LATE_OPS = (Op.RETENTION,)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -43,7 +43,7 @@ class Op(BaseOp):
 
 # A function may name the role once it exists and trusts Lambda; the permissions policy is needed
 # only when the function runs, so it is put while the function is being created.
-READY_AFTER = (Op.CREATE, Op.TRUST)
+LATE_OPS = (Op.POLICY,)
 
 TRUST_POLICY = {
     "Version": "2012-10-17",
