@@ -1,4 +1,4 @@
-"""All of pipectl's benchmarks in one run, seven sections, medians printed (nothing asserted):
+"""All of pipectl's benchmarks in one run, eight sections, medians printed (nothing asserted):
 
 1. `pipectl up` cold and re-run against a moto server: wall time, API calls, injected latency
 2. the same console steps with the aws CLI against the same server; pipectl ÷ aws CLI
@@ -8,6 +8,7 @@
 6. 500 uploads in a burst through the embedded emulator
 7. `pipectl backfill`: objects dispatched per second (moto server, 0 and 50 ms per call) and
    10,000 objects processed end to end on the emulator (a few minutes: uploading them is setup)
+8. a no-change `pipectl up` against AWS Chalice's re-deploy (installs chalice into a temp venv)
 
   python benchmarks/run_all.py [--runs 5] [--quick]
 """
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         run_script("emulator_burst.py", "--uploads", "200" if args.quick else "500")
         section("7. backfill: dispatch rate, and 10,000 objects on the emulator")
         run_script("bench_backfill.py", "--runs", str(min(runs, 3)))
+        section("8. no-change pipectl up vs Chalice's re-deploy (benchmarks/bench_chalice.py)")
+        run_script("bench_chalice.py", "--runs", str(runs), "--latencies", "0,100")
 
     print(f"\nall sections in {time.perf_counter() - started:.0f} s")
 

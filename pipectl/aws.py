@@ -69,6 +69,14 @@ class Aws:
 
     `hooks` are called with every new client: tests register botocore event handlers there to
     inject real AWS errors; `on_call` receives a one-line, secret-free description of each call.
+
+    Creating a client is CPU work (~10-30 ms: loading and parsing the service model) that should
+    overlap other threads' network waits. A client already made is returned without any lock, so
+    a thread about to send a request never waits for another thread's client creation. Creating
+    one is serialised: under the GIL, creations running side by side would all finish late
+    together, while one at a time lets the first finish first (and its request leave); it also
+    keeps botocore's session, which is not thread-safe (its shared parts are built lazily and
+    unsynchronised, botocore PRs #2985 and #3727), to one creating thread at a time.
     """
 
     def __init__(
@@ -82,29 +90,37 @@ class Aws:
         self.on_call = on_call
         self.calls = CallLog()
         self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._creating = threading.RLock()  # held while a client (or the session) is made
         self._session: Any = None
 
     def session(self) -> Any:
-        import boto3
+        with self._creating:
+            return self._session_unlocked()
 
+    def _session_unlocked(self) -> Any:
         if self._session is None:
-            kwargs: dict[str, Any] = {"region_name": self.target.region}
-            if self.target.dummy_credentials:
-                kwargs.update(DUMMY_CREDENTIALS)
-            elif self.target.profile:
-                kwargs["profile_name"] = self.target.profile
-            try:
-                self._session = boto3.Session(**kwargs)
-            except Exception as exc:  # botocore.exceptions.ProfileNotFound and friends
-                raise translate(exc) from None
+            self._session = self._make_session()
         return self._session
+
+    def _make_session(self) -> Any:
+        """botocore's own session: boto3's adds nothing pipectl uses (resources, S3 transfer
+        methods) but costs its import and, on the S3 client, s3transfer's."""
+        import botocore.session
+
+        session = botocore.session.Session(profile=self.target.profile)
+        session.set_config_variable("region", self.target.region)
+        if self.target.dummy_credentials:
+            session.set_credentials(*DUMMY_CREDENTIALS.values())
+        return session
 
     def client(self, service: str, read_timeout: float | None = None) -> Any:
         """`read_timeout` (default 70 s) for a call that waits on work, such as a synchronous
         Invoke of a function that may run longer: a timed-out read would be retried."""
         key = service if read_timeout is None else f"{service}@{read_timeout:g}"
-        with self._lock:
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._creating:
             if key not in self._clients:
                 self._clients[key] = self._make_client(service, read_timeout or READ_TIMEOUT_S)
             return self._clients[key]
@@ -122,7 +138,10 @@ class Aws:
         kwargs: dict[str, Any] = {"config": config}
         if self.target.endpoint_url:
             kwargs["endpoint_url"] = self.target.endpoint_url
-        client = self.session().client(service, **kwargs)
+        try:
+            client = self._session_unlocked().create_client(service, **kwargs)
+        except Exception as exc:  # botocore.exceptions.ProfileNotFound and friends
+            raise translate(exc) from None
         client.meta.events.register("before-parameter-build.*.*", self._record_call)
         for hook in self.hooks:
             hook(client)

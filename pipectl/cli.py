@@ -7,6 +7,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import UnionType
 from typing import Annotated, Any
 
 import typer
@@ -43,9 +44,10 @@ COMMON_PARAMETERS = [
     global_option(
         "config",
         None,
-        Path | None,
+        str | None,  # a string, not a Path: see PlainValues
         "--config",
         "-c",
+        metavar="PATH",
         envvar="PIPECTL_CONFIG",
         help="Config file (default ./pipectl.yaml when present).",
         show_default=False,
@@ -160,9 +162,11 @@ def init(
     ui: Any,
     runtime: Runtime,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    path: Annotated[Path, typer.Option("--path", help="Where to write.")] = Path("pipectl.yaml"),
+    path: Annotated[str, typer.Option("--path", metavar="PATH", help="Where to write.")] = (
+        "pipectl.yaml"
+    ),
     handler: Annotated[
-        Path | None,
+        str | None,  # strings, not Paths: see PlainValues
         typer.Option(
             "--handler",
             metavar="DIR",
@@ -177,8 +181,8 @@ def init(
     if handler is not None:
         from pipectl import code_commands
 
-        return code_commands.init_handler(opts, ui, handler, path, force)
-    written = configfile.write_initial(path, force=force, region=opts.region)
+        return code_commands.init_handler(opts, ui, Path(handler), Path(path), force)
+    written = configfile.write_initial(Path(path), force=force, region=opts.region)
     if opts.json:
         ui.document({"ok": True, "path": str(written)})
     else:
@@ -470,10 +474,53 @@ def local_status(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
     return commands.local_status(opts, ui, runtime)
 
 
+class PlainValues:
+    """Typer's conversion of one option, minus pydantic where the value already is what the
+    option wants: Typer 0.29 builds a pydantic TypeAdapter for every option it converts, even
+    for an option left unset (None) or a string given to a string option, and importing pydantic
+    for that costs ~60 ms of a run. Any other value (a number given as text) is converted by
+    Typer itself, unchanged. Path options are declared as strings for this reason: Typer
+    converts a Path through pydantic too."""
+
+    PLAIN = (str, int, float, Path)
+
+    def __init__(self, descriptor: Any) -> None:
+        self.descriptor = descriptor
+        self.full: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None and not (param.multiple or param.nargs == -1):
+            return None
+        if type(value) in self.PLAIN and value_fits(value, self.descriptor.annotation):
+            return value
+        if self.full is None:
+            from typer._coercion import build_runtime_param
+
+            self.full = build_runtime_param(self.descriptor)
+        return self.full.coerce(value, param=param, ctx=ctx)
+
+
+def value_fits(value: Any, annotation: Any) -> bool:
+    """`value` is of `annotation`'s type, or of one of an Optional's (no conversion needed)."""
+    members = getattr(annotation, "__args__", None) if type(annotation) is UnionType else None
+    return any(type(value) is member for member in (members or (annotation,)))
+
+
+def without_pydantic(command: Any) -> Any:
+    """`command` with PlainValues for each option's conversion (where this Typer has them)."""
+    help_option = command.get_help_option(typer.Context(command))  # made once, then reused
+    for param in [*getattr(command, "params", []), help_option]:
+        if hasattr(param, "_runtime_param") and hasattr(param, "type_descriptor"):
+            param._runtime_param = PlainValues(param.type_descriptor)
+    for sub in getattr(command, "commands", {}).values():
+        without_pydantic(sub)
+    return command
+
+
 def main() -> None:
     """Console entry point."""
     try:
-        app(prog_name="pipectl")
+        without_pydantic(typer.main.get_command(app))(prog_name="pipectl")
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)

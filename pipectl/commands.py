@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipectl import packaging, pipeline
+from pipectl import ui as ui_module
 from pipectl.context import Context
 from pipectl.errors import EXIT_FAILED, EXIT_OK
 from pipectl.plan import Action, Change
@@ -15,7 +16,14 @@ from pipectl.runtime import GlobalOptions, Runtime, load_config, make_aws, with_
 from pipectl.ui import UI, changes_document
 
 
-def connect(
+def connect(opts: GlobalOptions, ui: UI, runtime: Runtime, spec: Any) -> Context:
+    """The run's Context with its account and role found (or the error finding them raised)."""
+    ctx = start(opts, ui, runtime, spec)
+    ctx.located_role  # noqa: B018 (waits for the account and the role)
+    return ctx
+
+
+def start(
     opts: GlobalOptions,
     ui: UI,
     runtime: Runtime,
@@ -24,8 +32,10 @@ def connect(
     missing_role_ok: bool = False,
     teardown: bool = False,
 ) -> Context:
+    """The run's Context; its account and role are still being found (`pipeline.begin`): the
+    first read of either waits, so `pipeline.observe` sends every other read meanwhile."""
     aws = make_aws(opts, spec, runtime, ui.aws_call)
-    ctx, _ = pipeline.connect(
+    ctx = pipeline.begin(
         aws,
         spec,
         aws.target.region,
@@ -34,6 +44,7 @@ def connect(
         missing_role_ok=missing_role_ok,
         teardown=teardown,
     )
+    ui_module.warm_up()  # while the first requests are in flight
     return ctx
 
 
@@ -47,10 +58,10 @@ def up(
 ) -> int:
     spec = with_role_flags(load_config(opts), role, create_role)
     package = deployment_package(opts, ui, runtime, spec)  # a bad handler fails before AWS
-    ctx = connect(opts, ui, runtime, spec)
+    ctx = start(opts, ui, runtime, spec)
     ctx.package = package
-    ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     observed = pipeline.observe(ctx)
+    ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     if dry_run:
         plans = pipeline.plan_up(ctx, observed)
         if opts.json:
@@ -120,7 +131,7 @@ def report_failures(ui: UI, result: pipeline.RunResult) -> None:
 def status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
     spec = load_config(opts)
     package = deployment_package(opts, ui, runtime, spec)
-    ctx = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
+    ctx = start(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
     ctx.package = package
     rows = pipeline.status(ctx, pipeline.observe(ctx))
     in_sync = all(r.exists and not r.drift for r in rows)
@@ -144,10 +155,10 @@ def down(
     """`confirm` asks the user (the CLI refuses earlier when there is no terminal to ask on);
     None means --yes."""
     spec = load_config(opts)
-    ctx = connect(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True, teardown=True)
+    ctx = start(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True, teardown=True)
     ctx.delete_data = delete_data
-    ui.info(f"[bold]pipectl down[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     observed = pipeline.observe(ctx)
+    ui.info(f"[bold]pipectl down[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     plans = pipeline.plan_down(ctx, observed)
     work = [c for c in plans.values() if c.action in {Action.DELETE, Action.UPDATE}]
     if dry_run or not work:
@@ -283,10 +294,10 @@ def verify(opts: GlobalOptions, ui: UI, runtime: Runtime, timeout: float, keep: 
     if not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"--timeout {timeout:g} must be more than 0 seconds", "e.g. --timeout 60")
     spec = load_config(opts)
-    ctx = connect(opts, ui, runtime, spec)
+    ctx = start(opts, ui, runtime, spec)
+    observed = pipeline.observe(ctx)
     if not opts.json:
         watch_view.verify_header(ui, ctx, timeout)
-    observed = pipeline.observe(ctx)
     on_check = None if opts.json else (lambda check: watch_view.check_line(ui, check))
     result = verify_core.run(ctx, observed, timeout, keep=keep, on_check=on_check)
     if opts.json:

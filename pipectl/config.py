@@ -1,8 +1,9 @@
 """Configuration: the YAML schema, loading, validation and defaults, resolved into a Spec.
 
-The schema is declared once, as frozen pydantic dataclasses: each field's type, default and rule
-live on the field. pydantic (which Typer already imports for option conversion) does the checking;
-`config_error` turns its first complaint into pipectl's one-line "key: problem" + "fix: ..." form.
+The schema is declared once, as frozen dataclasses: each field's type, default and rule live on
+the field. `pipectl/schema.py` does the checking (pydantic's names and strict behaviour, without
+its ~150 ms import and schema build); `config_error` turns its first complaint into pipectl's
+one-line "key: problem" + "fix: ..." form.
 Everything here runs before the first AWS call, so bad input costs the user nothing but a message.
 """
 
@@ -11,17 +12,6 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
-
-from pydantic import (
-    BeforeValidator,
-    ConfigDict,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-)
-from pydantic import ValidationError as _ValidationError
-from pydantic.dataclasses import dataclass
 
 from pipectl.config_errors import config_error
 from pipectl.config_rules import (
@@ -47,6 +37,17 @@ from pipectl.names import (
     check_role_name,
     check_table_name,
 )
+from pipectl.schema import (
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    dataclass,
+    validate,
+)
+from pipectl.schema import ValidationError as _ValidationError
 
 DEFAULT_CONFIG_FILE = "pipectl.yaml"
 DEFAULT_REGION = "us-east-1"
@@ -237,11 +238,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def parse_spec(data: dict[str, Any], source: str = "config") -> Spec:
     """Validate a config mapping against the schema and the services' naming rules."""
-    from pydantic import TypeAdapter
-
     reject_secrets(data, source)
     try:
-        spec = TypeAdapter(Spec).validate_python(data)
+        spec = validate(Spec, data)
     except _ValidationError as exc:
         raise config_error(exc, source, Spec) from None
     for key, problem in cross_field_problems(spec):

@@ -1,13 +1,12 @@
-"""pydantic's first complaint about a config file, as pipectl's one-line message and fix."""
+"""The schema's first complaint about a config file, as pipectl's one-line message and fix."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import ValidationError
-
 from pipectl.errors import UsageError
+from pipectl.schema import ValidationError
 
 TYPE_WORDS = {
     str: "a string",
@@ -19,7 +18,7 @@ TYPE_WORDS = {
 
 
 def config_error(exc: ValidationError, source: str, root: type) -> UsageError:
-    """The first problem pydantic found, as `source: `key` problem` and a fix."""
+    """The first problem the schema found, as `source: `key` problem` and a fix."""
     error = exc.errors(include_url=False)[0]
     loc = [str(part) for part in error["loc"]]
     key = key_path(loc)

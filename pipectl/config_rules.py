@@ -1,6 +1,6 @@
 """The rules behind the config schema's fields: each check returns None when the value is fine,
-else a phrase completing "`key` ..." in an error message; `rule` turns one into a pydantic
-validator."""
+else a phrase completing "`key` ..." in an error message; `rule` turns one into a schema
+validator (pipectl/schema.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pipectl.schema import AfterValidator, BeforeValidator
 
 S3_OBJECT_CREATED_EVENTS = (
     "s3:ObjectCreated:*",
@@ -34,7 +34,7 @@ REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 
 
 def rule(check: Callable[[Any], str | None]) -> AfterValidator:
-    """A pydantic validator from one of pipectl's checks (names.py and the ones below)."""
+    """A validator from one of pipectl's checks (names.py and the ones below)."""
 
     def validate(value: Any) -> Any:
         problem = check(value)

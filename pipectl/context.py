@@ -4,6 +4,7 @@ injectable time so that retries and waits are testable without waiting."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,23 +37,96 @@ class Timing:
     deadlines: Deadlines = field(default_factory=Deadlines)
 
 
+class Identity:
+    """The account id and the function's role of a run. `pipeline.begin` finds them in the
+    background while the reads that need neither already go out; reading one waits until they
+    are known (and raises what finding them raised). A Context nobody resolves has them empty
+    at once, so a command that needs no account never waits."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {"account_id": "", "role_arn": "", "located_role": None}
+        self._known = threading.Event()
+        self._known.set()
+        # Set once the resolver's first request has left: other reads start after it, so that
+        # their clients' creation (CPU) does not delay the request the account waits for.
+        self.first_request_sent = threading.Event()
+        self.first_request_sent.set()
+        self._error: BaseException | None = None
+        self._resolver: threading.Thread | None = None
+
+    def pending(self, resolver: threading.Thread) -> None:
+        """From now until `resolve` or `fail`, reading waits (the resolver itself must not)."""
+        self._known.clear()
+        self.first_request_sent.clear()
+        self._resolver = resolver
+
+    def sent(self, **_: Any) -> None:
+        """A botocore `before-send` handler: the resolver's first request is leaving."""
+        self.first_request_sent.set()
+
+    def resolve(self, **values: Any) -> None:
+        self.values.update(values)
+        self._known.set()
+        self.first_request_sent.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._known.set()
+        self.first_request_sent.set()
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error if self._known.is_set() else None
+
+    def get(self, name: str) -> Any:
+        if not self._known.is_set() and threading.current_thread() is self._resolver:
+            raise RuntimeError(f"{name} is read by the code that finds it")
+        self._known.wait()
+        if self._error is not None:
+            raise self._error
+        return self.values[name]
+
+
 @dataclass
 class Context:
-    """Everything a resource module needs. `connect` fills the account and the role; the flags
-    say what this run reads (`with_tags` for status and down, `teardown` also reads whether the
-    bucket and table hold data) and may do (`delete_data`)."""
+    """Everything a resource module needs. `pipeline.begin` finds the account and the role
+    (`identity`); the flags say what this run reads (`with_tags` for status and down, `teardown`
+    also reads whether the bucket and table hold data) and may do (`delete_data`)."""
 
     aws: Aws
     spec: Spec
     region: str
-    account_id: str = ""
-    role_arn: str = ""
     timing: Timing = field(default_factory=Timing)
     package: Package | None = None
     with_tags: bool = False
     teardown: bool = False
     delete_data: bool = False
-    located_role: Any = None  # role.RoleState found by connect(), completed by role.read()
+    identity: Identity = field(default_factory=Identity, repr=False, compare=False)
+
+    @property
+    def account_id(self) -> str:
+        return self.identity.get("account_id")
+
+    @account_id.setter
+    def account_id(self, value: str) -> None:
+        self.identity.values["account_id"] = value
+
+    @property
+    def role_arn(self) -> str:
+        return self.identity.get("role_arn")
+
+    @role_arn.setter
+    def role_arn(self, value: str) -> None:
+        self.identity.values["role_arn"] = value
+
+    @property
+    def located_role(self) -> Any:
+        """The role.RoleState `begin` located, completed by role.read()."""
+        return self.identity.get("located_role")
+
+    @located_role.setter
+    def located_role(self, value: Any) -> None:
+        self.identity.values["located_role"] = value
 
     def client(self, service: str, **options: Any) -> Any:
         return self.aws.client(service, **options)
@@ -79,8 +153,8 @@ class Context:
 
     @property
     def bucket_name(self) -> str:
-        assert self.spec.bucket.name, "bucket name is resolved before a Context is used"
-        return self.spec.bucket.name
+        """The configured name, else the default one (which waits for the account id)."""
+        return self.spec.bucket.name or self.spec.default_bucket_name(self.account_id, self.region)
 
     @property
     def bucket_arn(self) -> str:

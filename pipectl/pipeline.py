@@ -4,8 +4,10 @@ knows one kind from another: what differs lives in the resource modules and the 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pipectl.aws import Aws
@@ -17,7 +19,7 @@ from pipectl.resources import role
 from pipectl.resources.common import parallel_reads
 from pipectl.resources.registry import KINDS, Kind
 
-__all__ = ["Deadlines", "Timing", "connect", "observe", "up", "down", "status"]
+__all__ = ["Deadlines", "Timing", "begin", "connect", "observe", "up", "down", "status"]
 
 
 @dataclass
@@ -49,19 +51,66 @@ def connect(
     missing_role_ok: bool = False,
     teardown: bool = False,
 ) -> tuple[Context, Any]:
-    """Find the role first: its ARN carries the account id, which names the default bucket. Only
-    when no role is found does this cost an extra STS call. `status` and `down` pass
-    `missing_role_ok`: a configured existing role that is gone is then reported, not an error."""
+    """`begin`, then wait for the account and the role: (ctx, the located role)."""
+    ctx = begin(aws, spec, region, timing, with_tags, missing_role_ok, teardown)
+    return ctx, ctx.located_role
+
+
+def begin(
+    aws: Aws,
+    spec: Spec,
+    region: str,
+    timing: Timing | None = None,
+    with_tags: bool = False,
+    missing_role_ok: bool = False,
+    teardown: bool = False,
+) -> Context:
+    """A Context whose account id and role are being found in a background thread, so that
+    `observe` can send every read that needs neither in the same round trip as the role lookup.
+    `status` and `down` pass `missing_role_ok`: a configured existing role that is gone is then
+    reported, not an error."""
     ctx = Context(
         aws, spec, region, timing=timing or Timing(), with_tags=with_tags, teardown=teardown
     )
-    located = role.locate(ctx, missing_ok=missing_role_ok)
-    ctx.account_id = located.account_id or aws.account_id()
-    if not spec.bucket.name:
-        ctx.spec = spec.with_bucket_name(spec.default_bucket_name(ctx.account_id, region))
-    ctx.role_arn = located.arn or f"arn:{ctx.partition}:iam::{ctx.account_id}:role/{located.name}"
-    ctx.located_role = located
-    return ctx, located
+    finder = threading.Thread(
+        target=find_identity, args=(ctx, missing_role_ok), name="pipectl-identity", daemon=True
+    )
+    ctx.identity.pending(finder)
+    finder.start()
+    return ctx
+
+
+def find_identity(ctx: Context, missing_role_ok: bool) -> None:
+    """The role's ARN carries the account id, which names the default bucket. Unless the role is
+    named (`role.mode: existing`, where GetRole answers with its ARN or the run stops), STS is
+    asked beside the role lookup: when no role exists yet (a first run) its answer is needed,
+    and waiting for the lookup first would cost a round trip. Its answer is unused otherwise."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipectl-sts")
+    try:
+        # The role lookup leaves first; STS (its client made meanwhile) and the other reads
+        # follow as soon as it has left.
+        iam = ctx.client("iam")
+        iam.meta.events.register_first("before-send.*.*", ctx.identity.sent)
+        caller = None
+        if ctx.spec.role.mode != "existing":
+            caller = pool.submit(ask_sts_once_sent, ctx)
+        located = role.locate(ctx, missing_ok=missing_role_ok)
+        account_id = located.account_id or (caller.result() if caller else ctx.aws.account_id())
+        if not ctx.spec.bucket.name:
+            ctx.spec = ctx.spec.with_bucket_name(
+                ctx.spec.default_bucket_name(account_id, ctx.region)
+            )
+        arn = located.arn or f"arn:{ctx.partition}:iam::{account_id}:role/{located.name}"
+        ctx.identity.resolve(account_id=account_id, role_arn=arn, located_role=located)
+    except BaseException as exc:  # every waiting reader gets it; observe raises it first
+        ctx.identity.fail(exc)
+    finally:
+        pool.shutdown()  # STS left with ListRoles: no call outlives the run's first round trip
+
+
+def ask_sts_once_sent(ctx: Context) -> str:
+    ctx.identity.first_request_sent.wait()
+    return ctx.aws.account_id()
 
 
 def kinds_in(ctx: Context) -> list[Kind]:
@@ -70,10 +119,18 @@ def kinds_in(ctx: Context) -> list[Kind]:
 
 
 def observe(ctx: Context) -> Observed:
-    """Read every resource side by side (the notification does not wait for the bucket: a missing
-    bucket answers NoSuchBucket)."""
+    """Read every resource side by side, while `begin` finds the account and the role: a read
+    that needs them (the default bucket name, an ARN, the role itself) waits for them, the others
+    go out at once (the notification does not wait for the bucket: a missing bucket answers
+    NoSuchBucket). If finding the account or the role failed, that is the error raised."""
     readers = {kind.name: (lambda kind=kind: kind.module.read(ctx)) for kind in kinds_in(ctx)}
-    return Observed(parallel_reads(readers))
+    ctx.identity.first_request_sent.wait()
+    try:
+        return Observed(parallel_reads(readers))
+    except Exception:
+        if ctx.identity.error is not None:
+            raise ctx.identity.error from None
+        raise
 
 
 def plan_up(ctx: Context, observed: Observed) -> dict[str, Change]:
@@ -89,18 +146,38 @@ def plan_up(ctx: Context, observed: Observed) -> dict[str, Change]:
 def up(ctx: Context, observed: Observed, progress: Progress | None = None) -> RunResult:
     plans = plan_up(ctx, observed)
     kinds = [k for k in KINDS if k.name in plans]
-
-    def applier(kind: Kind) -> Callable[[], Change]:
-        state, change = observed[kind.name], plans[kind.name]
-        return lambda: kind.module.apply(ctx, state, change)
-
-    steps = {
-        k.name: Step(
-            k.name, applier(k), edges((*k.after_up, *k.also_after_up(ctx)), plans), plans[k.name]
-        )
-        for k in kinds
-    }
+    steps = {k.name: up_step(ctx, k, observed[k.name], plans[k.name], plans) for k in kinds}
     return ordered(run_graph(steps, progress), plans)
+
+
+def up_step(ctx: Context, kind: Kind, state: Any, change: Change, plans: dict[str, Change]) -> Step:
+    """The step applying `change`. When the change ends with ops the kind declares late, the
+    step runs in two parts: the ops before them, then the late ones while the dependents
+    proceed. The second part reports the whole change, or fails the step."""
+    after, whole = edges(kind.after_up, plans), edges(kind.also_after_up(ctx), plans)
+    first, rest = split_ops(change, kind.late_ops)
+    if not rest:
+        run = lambda: kind.module.apply(ctx, state, change)  # noqa: E731
+        return Step(kind.name, run, after, change, after_done=whole)
+
+    def finish() -> Change:
+        return replace(kind.module.apply(ctx, state, rest), ops=change.ops)
+
+    def run_first() -> Change:
+        return kind.module.apply(ctx, state, first) if first.ops else first
+
+    return Step(kind.name, run_first, after, change, finish, after_done=whole)
+
+
+def split_ops(change: Change, late_ops: frozenset[Any]) -> tuple[Change, Change | None]:
+    """`change` cut before its trailing late ops (the order of ops is kept): the part to run
+    before the dependents may start, and the late part (None when there is none)."""
+    cut = len(change.ops)
+    while cut and change.ops[cut - 1] in late_ops:
+        cut -= 1
+    if cut == len(change.ops):
+        return change, None
+    return replace(change, ops=change.ops[:cut]), replace(change, ops=change.ops[cut:])
 
 
 def plan_down(ctx: Context, observed: Observed) -> dict[str, Change]:

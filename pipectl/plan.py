@@ -4,10 +4,10 @@ executes independent steps in parallel."""
 from __future__ import annotations
 
 import enum
-import threading
+import queue
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -92,12 +92,17 @@ def change_for(resource: str, name: str, reasons: list[str], ops: list[Op], exis
 
 @dataclass(frozen=True)
 class Step:
-    """One node of the graph: a callable that returns the resulting Change."""
+    """One node of the graph: `run` returns the resulting Change. With `finish`, the step is in
+    two parts: once `run` returns, the steps that wait for this one may start, while `finish`
+    (the step's remaining work) runs; `finish` returns the step's final Change, and if it fails
+    the step fails like any other (dependents not yet started are skipped)."""
 
     name: str
     run: Callable[[], Change]
     after: tuple[str, ...] = ()
     placeholder: Change | None = None  # reported when skipped
+    finish: Callable[[], Change] | None = None
+    after_done: tuple[str, ...] = ()  # steps waited for whole (their `finish` included)
 
 
 Progress = Callable[[str, str, Change | None], None]  # (step, "start"|"done", change)
@@ -113,60 +118,88 @@ class GraphResult:
         return not self.errors
 
 
+READY, DONE, FAILED = "ready", "done", "failed"
+
+
 def run_graph(
     steps: Mapping[str, Step], progress: Progress | None = None, workers: int = 8
 ) -> GraphResult:
-    """Run each step once all of its `after` steps succeeded, as many at once as possible.
+    """Run each step once all of its `after` steps are ready (their `run` succeeded), as many at
+    once as possible. A step is finished when its `finish` (if any) has returned too.
 
-    A failed step's dependents are reported SKIPPED and never run. The first KeyboardInterrupt
-    stops scheduling and is re-raised once running steps have finished.
+    A failed step's dependents that have not started are reported SKIPPED and never run. Each
+    worker reports to one queue, so the scheduler wakes on a step becoming ready as on one
+    ending. A KeyboardInterrupt stops scheduling and is re-raised once running steps end.
     """
     pending = dict(steps)
     changes: dict[str, Change] = {}
     errors: dict[str, PipectlError] = {}
-    running: dict[Future[Change], str] = {}
+    ready: set[str] = set()
     started: dict[str, float] = {}
-    lock = threading.Lock()
+    reports: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
+    running = 0
+
+    def work(step: Step) -> None:
+        try:
+            change = step.run()
+            if step.finish is not None:
+                reports.put((READY, step.name, None))
+                change = step.finish()
+            reports.put((DONE, step.name, change))
+        except BaseException as exc:  # a KeyboardInterrupt or a bug is re-raised by the scheduler
+            reports.put((FAILED, step.name, exc))
+
+    def blocked(name: str) -> bool:
+        return name in errors or changes.get(name, _OK).action is Action.SKIPPED
 
     def launch(pool: ThreadPoolExecutor) -> None:
+        nonlocal running
         for name, step in list(pending.items()):
-            deps = step.after
-            if any(d in errors or changes.get(d, _OK).action is Action.SKIPPED for d in deps):
+            deps = (*step.after, *step.after_done)
+            if any(blocked(d) for d in deps):
                 del pending[name]
                 changes[name] = skipped(step, deps, errors, changes)
                 if progress:
                     progress(name, "done", changes[name])
                 continue
-            if all(d in changes for d in deps):
+            if all(d in ready for d in step.after) and all(d in changes for d in step.after_done):
                 del pending[name]
                 started[name] = time.monotonic()
                 if progress:
                     progress(name, "start", None)
-                running[pool.submit(step.run)] = name
+                running += 1
+                pool.submit(work, step)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipectl") as pool:
         launch(pool)
         while running:
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                name = running.pop(future)
-                elapsed = time.monotonic() - started[name]
-                try:
-                    change = future.result().done(elapsed)
-                except Exception as exc:
-                    if not isinstance(exc, PipectlError) and not is_botocore_error(exc):
-                        raise
-                    error = translate(exc)
-                    with lock:
-                        errors[name] = error
-                    change = failed(steps[name], error).done(elapsed)
-                changes[name] = change
+            event, name, payload = reports.get()
+            if event == READY:
+                ready.add(name)
+            else:
+                running -= 1
+                change = finished(steps[name], event, payload, errors)
+                changes[name] = change.done(time.monotonic() - started[name])
+                if event == DONE:
+                    ready.add(name)
                 if progress:
-                    progress(name, "done", change)
+                    progress(name, "done", changes[name])
             launch(pool)
         for name, step in pending.items():  # unreachable deps (cycles) never run
-            changes[name] = skipped(step, step.after, errors, changes)
+            changes[name] = skipped(step, (*step.after, *step.after_done), errors, changes)
     return GraphResult(changes, errors)
+
+
+def finished(step: Step, event: str, payload: Any, errors: dict[str, PipectlError]) -> Change:
+    """The Change a step ended with; a failure is recorded in `errors`. An exception that is
+    neither pipectl's nor botocore's is a bug: it propagates."""
+    if event == DONE:
+        return payload
+    if not isinstance(payload, PipectlError) and not is_botocore_error(payload):
+        raise payload
+    error = translate(payload)
+    errors[step.name] = error
+    return failed(step, error)
 
 
 _OK = Change("", "", Action.UNCHANGED)

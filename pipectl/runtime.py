@@ -104,11 +104,11 @@ def boto3_region(profile: str | None) -> str | None:
     env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if env:
         return env
-    import boto3
+    import botocore.session
     from botocore.exceptions import ProfileNotFound
 
     try:
-        return boto3.Session(profile_name=profile).region_name
+        return botocore.session.Session(profile=profile).get_config_variable("region")
     except ProfileNotFound:
         raise UsageError(
             f"profile {profile!r} is not in ~/.aws/config", "check --profile / AWS_PROFILE"

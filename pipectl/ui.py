@@ -1,5 +1,6 @@
 """Rendering: rich progress lines and tables on stderr for people, one JSON document on stdout
-for scripts (`--json`). Only this module and cli.py import rich."""
+for scripts (`--json`). Only this module and cli.py import rich, and only when something is
+printed (or `warm_up` is called while the run waits for AWS)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ import sys
 import threading
 from collections.abc import Iterable
 from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from pipectl.aws import redact
 from pipectl.errors import PipectlError
@@ -35,6 +32,30 @@ PLAN_WORDS = {
 }
 
 
+RICH_MODULES = ("rich.console", "rich.markup", "rich.table")
+
+
+def warm_up() -> threading.Thread:
+    """Import rich in the background (~50-100 ms of CPU) while the run waits for AWS's first
+    answers; the first message printed after them finds it loaded. Nothing is printed before."""
+    import importlib
+
+    def load() -> None:
+        for name in RICH_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="pipectl-ui-import")
+    thread.start()
+    return thread
+
+
+def escape(text: str) -> str:
+    """Text shown as is inside rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def width(stream: Any) -> int | None:
     """The terminal's width; 120 columns when captured (CI logs), where rich would assume 80 and
     fold every ARN in the tables."""
@@ -47,13 +68,26 @@ class UI:
     def __init__(self, json_mode: bool = False, verbose: bool = False) -> None:
         self.json_mode = json_mode
         self.verbose = verbose
-        self.err = Console(
-            file=sys.stderr, highlight=False, soft_wrap=True, width=width(sys.stderr)
-        )
-        self.out = Console(
-            file=sys.stdout, highlight=False, soft_wrap=True, width=width(sys.stdout)
-        )
         self._lock = threading.Lock()
+        self._consoles: dict[str, Any] = {}
+
+    @property
+    def err(self) -> Any:
+        """rich's Console on stderr, made (and rich imported) when first needed."""
+        return self._console("err", sys.stderr)
+
+    @property
+    def out(self) -> Any:
+        return self._console("out", sys.stdout)
+
+    def _console(self, name: str, stream: Any) -> Any:
+        if name not in self._consoles:
+            from rich.console import Console
+
+            self._consoles.setdefault(
+                name, Console(file=stream, highlight=False, soft_wrap=True, width=width(stream))
+            )
+        return self._consoles[name]
 
     # messages -------------------------------------------------------------------------------
     def info(self, text: str) -> None:
@@ -94,6 +128,8 @@ class UI:
         )
 
     def changes_table(self, title: str, changes: Iterable[Change], planned: bool = False) -> None:
+        from rich.table import Table
+
         words = PLAN_WORDS if planned else DONE_WORDS
         table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
         for column in ("resource", "name", "action", "detail"):

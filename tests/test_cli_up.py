@@ -32,14 +32,19 @@ def test_cold_up_then_rerun_makes_no_mutating_call(cli, moto_url, runtime):
     assert doc["ok"] is True
     assert actions(doc) == {kind: "create" for kind in KINDS}
     cold = runtime.last_aws.calls
-    assert len(cold.calls) <= 25, cold.summary()
+    # 25 with the on-failure queue; 29: a first run also sends the bucket's four setting reads
+    # beside its probe (each answers NoSuchBucket), the price of reading an existing bucket in
+    # one round trip instead of two.
+    assert len(cold.calls) <= 29, cold.summary()
     result, doc = up(cli, moto_url)
     assert result.exit_code == 0, result.stderr
     assert actions(doc) == {kind: "unchanged" for kind in KINDS}
     rerun = runtime.last_aws.calls
     assert rerun.mutating == []
-    # 13, plus the on-failure queue's GetQueueUrl and GetQueueAttributes (on by default)
-    assert len(rerun.reads) <= 15, rerun.summary()
+    # 13, plus the on-failure queue's GetQueueUrl and GetQueueAttributes (on by default), plus
+    # GetCallerIdentity beside ListRoles (unused here, needed on a first run, where asking it
+    # after ListRoles would cost a round trip).
+    assert len(rerun.reads) <= 16, rerun.summary()
 
 
 def test_settings_hold_when_read_back_with_the_aws_cli(cli, moto_url):
@@ -132,9 +137,6 @@ def test_lab_role_is_used_and_create_role_never_called(cli, moto_url, runtime):
     [role_change] = [c for c in doc["changes"] if c["resource"] == "role"]
     assert role_change["name"] == "LabRole" and role_change["action"] == "unchanged"
     assert "iam.CreateRole" not in runtime.last_aws.calls.calls
-    assert (
-        "sts.GetCallerIdentity" not in runtime.last_aws.calls.calls
-    )  # the role ARN gave the account
     fn = client("lambda", moto_url).get_function_configuration(
         FunctionName="serverless-data-processor"
     )

@@ -78,3 +78,26 @@ def test_error_message_names_the_key_path():
         parse_spec({"function": {"memory_mb": 64}}, "pipectl.yaml")
     assert info.value.message.startswith("pipectl.yaml: `function.memory_mb`")
     assert "128" in info.value.message and "10240" in info.value.message
+
+
+def test_schema_is_strict_like_the_yaml_promises():
+    """The schema (pipectl/schema.py) takes no conversions: a bool is no number, a number no
+    string; a price may be written as a whole number; a list item's problem names its index."""
+    cases = {
+        "function:\n  memory_mb: true\n": "`function.memory_mb` must be a whole number, got bool",
+        "function:\n  memory_mb: '256'\n": "`function.memory_mb` must be a whole number, got str",
+        "pipeline: 12\n": "`pipeline` must be a string, got int",
+        "bucket:\n  versioning: 1\n": "`bucket.versioning` must be true or false, got int",
+        "bucket: [a]\n": "`bucket` must be a mapping, got list",
+        "trigger:\n  events: [s3:ObjectCreated:*, 3]\n": "`trigger.events[1]` must be a string",
+        "function:\n  nmae: x\n": "unknown key `function.nmae`",
+    }
+    for text, expected in cases.items():
+        with pytest.raises(UsageError) as info:
+            parse_spec(yaml.safe_load(text), "pipectl.yaml")
+        assert expected in info.value.message, (text, info.value.message)
+    spec = parse_spec({"pricing": {"lambda_gb_second": 1}})
+    assert spec.pricing.lambda_gb_second == 1.0 and isinstance(spec.pricing.lambda_gb_second, float)
+    assert parse_spec({"trigger": {"events": ["s3:ObjectCreated:Put"]}}).trigger.events == (
+        "s3:ObjectCreated:Put",
+    )

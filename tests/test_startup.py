@@ -1,5 +1,6 @@
-"""`pipectl --help` and `--version` must not import the AWS SDK or the emulator: a correctness test
-of the lazy imports (start-up time itself is measured in benchmarks/bench_startup.py)."""
+"""`pipectl --help` and `--version` must not import the AWS SDK or the emulator, and no command
+imports pydantic (Typer's option conversion and the config schema go without it): correctness
+tests of the lazy imports (start-up time itself is measured in benchmarks/bench_startup.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-HEAVY = ("boto3", "botocore", "s3transfer", "moto")
+HEAVY = ("boto3", "botocore", "s3transfer", "moto", "pydantic")
 
 # Runs the real console entry point in a fresh interpreter, then reports what got imported.
 PROBE = """
@@ -65,3 +66,19 @@ def test_probe_detects_an_sdk_import() -> None:
         timeout=60,
     )
     assert result.stdout.strip() == "True", result
+
+
+def test_validating_a_config_file_imports_no_pydantic(tmp_path) -> None:
+    """`init` validates the file it writes with the config schema; with a --path and --region
+    given, Typer converts a Path and a string option too."""
+    target = tmp_path / "pipectl.yaml"
+    report = imported_after("init", "--path", str(target), "--region", "eu-west-2", "--force")
+    assert report["code"] in (0, None), report
+    assert "region: eu-west-2" in target.read_text()
+    assert "pydantic" not in report["heavy"], report
+
+
+def test_an_option_typer_must_convert_is_still_converted() -> None:
+    """A value that is not already of its option's type goes through Typer's own conversion."""
+    report = imported_after("verify", "--timeout", "abc")
+    assert report["code"] == 2, report

@@ -35,7 +35,14 @@ class ResourceState:
 
 
 class Resource(Protocol[S]):
-    """What every resource module provides (modules satisfy this protocol structurally)."""
+    """What every resource module provides (modules satisfy this protocol structurally).
+
+    A module may also declare `LATE_OPS`: ops its dependents on the way up need not wait for
+    (the role's PutRolePolicy: a function can name the role while its policy is put). `up` cuts a
+    change before its trailing late ops, unblocks the dependents once the part before is done and
+    runs the late ops meanwhile; the step still fails if one of them fails. An op not listed
+    (any op added later, too) is waited for: the safe default.
+    """
 
     KIND: str
     Op: type[Op]

@@ -57,6 +57,12 @@ class Op(BaseOp):
     DELETE = "delete", "lambda.DeleteFunction"
 
 
+# The permission and the trigger need the function to exist, with its code and configuration
+# settled (Lambda refuses some calls while an update is in progress); the async invoke config is
+# put while they proceed.
+LATE_OPS = (Op.INVOKE_CONFIG, Op.REPLACE_INVOKE_CONFIG)
+
+
 @dataclass(frozen=True, kw_only=True)
 class FunctionState(ResourceState):
     config: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,11 @@ class Op(BaseOp):
     DELETE = "delete", "logs.DeleteLogGroup"
 
 
+# The function needs the group to exist (else Lambda makes its own, untagged and never expiring);
+# the retention period is set while the function is being created.
+LATE_OPS = (Op.RETENTION,)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LogGroupState(ResourceState):
     retention_days: int | None = None

@@ -41,7 +41,16 @@ class Kind:
     after_up: tuple[str, ...] = ()
     after_down: tuple[str, ...] = ()
     configured: Callable[[Spec], bool] = always
-    also_after_up: Callable[[Context], tuple[str, ...]] = no_edges  # edges that depend on the run
+    # Edges that depend on the run. Such a step waits for the whole of those steps, their
+    # LATE_OPS aside: a package uploaded to the bucket needs its versioning settled, which
+    # decides how the upload is deleted afterwards (function.code_source).
+    also_after_up: Callable[[Context], tuple[str, ...]] = no_edges
+
+    @property
+    def late_ops(self) -> frozenset[Any]:
+        """The ops of this resource that its dependents on the way up need not wait for: the
+        module's `LATE_OPS` (e.g. the role's PutRolePolicy), else none."""
+        return frozenset(getattr(self.module, "LATE_OPS", ()))
 
 
 KINDS: tuple[Kind, ...] = (

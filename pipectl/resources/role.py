@@ -41,6 +41,10 @@ class Op(BaseOp):
     )
 
 
+# A function may name the role once it exists and trusts Lambda; the permissions policy is needed
+# only when the function runs, so it is put while the function is being created.
+LATE_OPS = (Op.POLICY,)
+
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
