@@ -136,17 +136,38 @@ def observe(ctx: Context) -> Observed:
 def plan_up(ctx: Context, observed: Observed) -> dict[str, Change]:
     """What `up` would do, per resource. A plan that cannot be carried out is refused here,
     before anything changes."""
-    plans = {kind.name: kind.module.plan(ctx, observed[kind.name]) for kind in kinds_in(ctx)}
+    plans = planned(ctx, observed)
     problem = next((c.problem for c in plans.values() if c.problem is not None), None)
     if problem is not None:
         raise problem
     return plans
 
 
+def planned(ctx: Context, observed: Observed) -> dict[str, Change]:
+    """Each resource's plan, in registry order, from the state `up` will find when it gets there
+    (see `as_found`)."""
+    plans: dict[str, Change] = {}
+    for kind in kinds_in(ctx):
+        plans[kind.name] = kind.module.plan(ctx, as_found(kind, observed, plans))
+    return plans
+
+
+def as_found(kind: Kind, observed: Observed, plans: dict[str, Change]) -> Any:
+    """The observed state, except that a resource living in one that is being recreated (the
+    permission of a function deleted and created again) will be gone by then."""
+    state = observed[kind.name]
+    host = plans.get(kind.lives_in) if kind.lives_in else None
+    if host is not None and host.replaces and state.exists:
+        return replace(state, exists=False)
+    return state
+
+
 def up(ctx: Context, observed: Observed, progress: Progress | None = None) -> RunResult:
     plans = plan_up(ctx, observed)
     kinds = [k for k in KINDS if k.name in plans]
-    steps = {k.name: up_step(ctx, k, observed[k.name], plans[k.name], plans) for k in kinds}
+    steps = {
+        k.name: up_step(ctx, k, as_found(k, observed, plans), plans[k.name], plans) for k in kinds
+    }
     return ordered(run_graph(steps, progress), plans)
 
 

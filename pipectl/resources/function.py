@@ -1,6 +1,8 @@
 """The Lambda function: code uploaded only when CodeSha256 differs, configuration updated only when
 a field differs, readiness awaited with 1 s polls, IAM propagation retried, plus its async invoke
-configuration (retries, event age, on-failure destination)."""
+configuration (retries, event age, on-failure destination). Its State decides first
+(function_health.py): a Pending function is waited for, an Inactive one woken, a Failed one
+recreated when it is pipectl's and refused when it is not."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipectl.aws import error_code, error_message
+from pipectl.aws import error_code, error_message, translate
 from pipectl.context import Context
 from pipectl.errors import AwsError
 from pipectl.packaging import Package
@@ -23,6 +25,7 @@ from pipectl.resources.common import (
     teardown_verdict,
     unless_missing,
 )
+from pipectl.resources.function_health import Condition, Health, health_of
 from pipectl.retry import retry
 
 KIND = "function"
@@ -55,6 +58,13 @@ class Op(BaseOp):
         "lambda.PutFunctionEventInvokeConfig",
     )
     DELETE = "delete", "lambda.DeleteFunction"
+    WAIT = "wait", "lambda.GetFunction"  # Pending or an update in progress: until it settles
+    WAKE = "wake", "lambda.Invoke", "lambda.GetFunction"  # Inactive: invoke, then until Active
+
+
+# Invoking an Inactive function fails with one of these and starts recreating its resources.
+WAKING_CODES = {"ResourceConflictException", "ResourceNotReadyException"}
+WAKE_PAYLOAD = b'{"Records": []}'  # if it runs after all, the handler has nothing to do
 
 
 # The permission and the trigger need the function to exist, with its code and configuration
@@ -190,8 +200,20 @@ def plan(ctx: Context, state: FunctionState) -> Change:
     if not state.exists:
         create = Op.CREATE if direct else Op.CREATE_VIA_BUCKET
         return change_for(KIND, state.name, ["missing"], [create, Op.INVOKE_CONFIG], False)
-    reasons, ops = config_drift(ctx, state.config), []
-    if reasons:
+    health = health_of(state.config)
+    if health.condition in {Condition.FAILED, Condition.UNKNOWN}:
+        return plan_unhealthy(ctx, state, health)
+    reasons: list[str] = []
+    ops: list[Op] = []
+    if health.condition is Condition.SETTLING:
+        reasons.append(f"{health.describe()}: `up` waits until it is ready")
+        ops.append(Op.WAIT)
+    elif health.condition is Condition.INACTIVE:
+        reasons.append(f"{health.describe()}: `up` wakes it")
+        ops.append(Op.WAKE)
+    drift = config_drift(ctx, state.config)
+    if drift:
+        reasons.extend(drift)
         ops.append(Op.CONFIGURATION)
     code = Op.CODE if direct else Op.CODE_VIA_BUCKET
     if state.config.get("CodeSha256") != package_of(ctx).sha256:
@@ -209,9 +231,47 @@ def plan(ctx: Context, state: FunctionState) -> Change:
     return change_for(KIND, state.name, reasons, ops, exists=True)
 
 
+def plan_unhealthy(ctx: Context, state: FunctionState, health: Health) -> Change:
+    """A Failed function never recovers by waiting; Lambda says to delete and recreate it. pipectl
+    does that only to its own function (which also loses its resource policy: the permission is
+    part of it, see registry.py); an adopted one, or a state pipectl does not know, is refused."""
+    managed = state.managed(ctx.spec.pipeline)
+    if health.condition is Condition.FAILED and managed:
+        reason = f"{health.describe()}: deleted and created again (Failed never recovers)"
+        create = Op.CREATE if package_of(ctx).fits_direct_upload else Op.CREATE_VIA_BUCKET
+        ops = (Op.DELETE, create, Op.INVOKE_CONFIG)
+        return Change(KIND, state.name, Action.UPDATE, (reason,), ops, replaces=True)
+    problem = AwsError(
+        f"function {state.name} is unusable: {health.describe()}",
+        health.advice(managed),
+        "FunctionUnusable",
+    )
+    return Change(KIND, state.name, Action.FAILED, (problem.message,), problem=problem)
+
+
 def apply(ctx: Context, state: FunctionState, change: Change) -> Change:
     perform(ctx, state, change.ops, PERFORM)
     return change
+
+
+def wait_settled(ctx: Context, state: FunctionState) -> None:
+    """Pending until Active, then any update in progress until done (each waiter returns after
+    one read when its state is reached)."""
+    lam = ctx.client("lambda")
+    wait_ready(ctx, lam, {}, "function_active_v2")
+    wait_ready(ctx, lam, {}, "function_updated_v2")
+
+
+def wake(ctx: Context, state: FunctionState) -> None:
+    """Invoke the Inactive function (the documented way to wake it: the call fails and Lambda
+    recreates its resources), then wait until it is Active."""
+    lam = ctx.client("lambda")
+    try:
+        lam.invoke(FunctionName=state.name, InvocationType="RequestResponse", Payload=WAKE_PAYLOAD)
+    except Exception as exc:
+        if error_code(exc) not in WAKING_CODES:
+            raise translate(exc, f"waking function {state.name}") from None
+    wait_ready(ctx, lam, {}, "function_active_v2")
 
 
 def update_configuration(ctx: Context, state: FunctionState) -> None:
@@ -396,6 +456,8 @@ PERFORM = {
     Op.INVOKE_CONFIG: put_invoke_config,
     Op.REPLACE_INVOKE_CONFIG: replace_invoke_config,
     Op.DELETE: delete,
+    Op.WAIT: wait_settled,
+    Op.WAKE: wake,
 }
 
 
