@@ -156,17 +156,51 @@ def test_created_role_survives_iam_propagation_delay(cli, moto_url, faults):
     assert faults.fired.count("lambda.CreateFunction") == 4
 
 
-def test_foreign_notifications_survive(cli, moto_url):
-    s3, sqs = client("s3", moto_url), client("sqs", moto_url)
+def audit_queue(url: str, allow_s3: bool) -> str:
+    """Another team's queue, notified of deletes from the bucket."""
+    s3, sqs = client("s3", url), client("sqs", url)
     s3.create_bucket(Bucket=BUCKET)
     queue_url = sqs.create_queue(QueueName="audit")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
+    if allow_s3:
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{BUCKET}"}},
+        }
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
     foreign = {
         "QueueConfigurations": [{"Id": "audit", "QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]}]
     }
     s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration=foreign)
+    return arn
+
+
+def test_a_foreign_entry_s3_would_reject_is_named_before_anything_changes(
+    cli, moto_url, runtime, fake_clock
+):
+    """S3 validates every entry of the configuration it is given
+    (API_PutBucketNotificationConfiguration): a queue that does not let S3 send to it breaks
+    pipectl's write too. It used to be retried for a minute and blamed on pipectl's permission."""
+    arn = audit_queue(moto_url, allow_s3=False)
+    result = cli("up", "--endpoint-url", moto_url)
+    assert result.exit_code == 1
+    err = " ".join(result.stderr.split())
+    assert f"entry 'audit' (s3:ObjectRemoved:* -> SQS queue {arn})" in err
+    assert "does not let s3.amazonaws.com sqs:SendMessage from this bucket" in err
+    assert f"fix: grant s3.amazonaws.com sqs:SendMessage on {arn}" in err
+    assert runtime.last_aws.calls.mutating == []
+    assert fake_clock.sleeps == []  # nothing retried
+
+
+def test_foreign_notifications_survive(cli, moto_url):
+    s3 = client("s3", moto_url)
+    audit_queue(moto_url, allow_s3=True)
     result, doc = up(cli, moto_url)
     assert result.exit_code == 0, result.stderr
     after = s3.get_bucket_notification_configuration(Bucket=BUCKET)

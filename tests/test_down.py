@@ -3,7 +3,9 @@ made (and only that), guards data, confirms, and works on any partial state."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -202,6 +204,19 @@ def test_adopted_lab_role_bucket_and_foreign_notification_survive(cli, moto_url,
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
+    # S3 validates every entry when pipectl writes the configuration: the queue lets S3 send.
+    allow_s3 = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(allow_s3)})
     foreign = {
         "Id": "audit-deletes",
         "QueueArn": queue_arn,
@@ -266,13 +281,36 @@ def test_adopted_lab_role_bucket_and_foreign_notification_survive(cli, moto_url,
     assert runtime.last_aws.calls.mutating == []
 
 
+def their_function(url: str, name: str) -> str:
+    """Another team's function that S3 may invoke (S3 validates it when pipectl writes)."""
+    lam = client("lambda", url)
+    role_arn = client("iam", url).list_roles()["Roles"][0]["Arn"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def lambda_handler(event, context):\n    return 1\n")
+    arn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": buffer.getvalue()},
+    )["FunctionArn"]
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+    )
+    return arn
+
+
 def test_a_foreign_lambda_entry_added_after_up_is_kept(cli, moto_url):
     up_ok(cli, moto_url)
     s3 = client("s3", moto_url)
     config = s3.get_bucket_notification_configuration(Bucket=BUCKET)
     other = {
         "Id": "thumbnails",
-        "LambdaFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:thumbnails",
+        "LambdaFunctionArn": their_function(moto_url, "thumbnails"),
         "Events": ["s3:ObjectCreated:*"],
         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
     }
