@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pipectl.aws import error_code, error_message, translate
@@ -106,7 +107,16 @@ def read(ctx: Context) -> FunctionState:
         config=response["Configuration"],
         tags=response.get("Tags", {}),
         invoke_config=values["invoke"],
+        changed_at=last_modified(response["Configuration"]),
     )
+
+
+def last_modified(config: dict[str, Any]) -> float | None:
+    """LastModified, e.g. 2026-11-28T12:00:00.000+0000, as epoch seconds (None if unreadable)."""
+    try:
+        return datetime.strptime(config["LastModified"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def wanted_config(ctx: Context) -> dict[str, Any]:

@@ -44,8 +44,13 @@ def read(ctx: Context) -> LogGroupState:
     tags = None
     if ctx.with_tags or ctx.teardown:
         tags = logs.list_tags_for_resource(resourceArn=ctx.log_group_arn).get("tags", {})
+    created_ms = group.get("creationTime")
     return LogGroupState(
-        name=name, exists=True, retention_days=group.get("retentionInDays"), tags=tags
+        name=name,
+        exists=True,
+        retention_days=group.get("retentionInDays"),
+        tags=tags,
+        changed_at=created_ms / 1000 if created_ms else None,
     )
 
 

@@ -162,6 +162,7 @@ def read_created(ctx: Context, role: dict[str, Any] | None) -> RoleState:
         trust_policy=trust,
         tags=tags_dict(role["Tags"]) if "Tags" in role else None,
         details_read=False,
+        changed_at=role["CreateDate"].timestamp() if "CreateDate" in role else None,
     )
 
 

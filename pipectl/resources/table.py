@@ -62,9 +62,14 @@ def read(ctx: Context) -> TableState:
         billing_mode=table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
         status=table.get("TableStatus", ""),
         arn=table["TableArn"],
+        changed_at=epoch(table.get("CreationDateTime")),
         tags=read_tags(dynamodb, table["TableArn"]) if ctx.with_tags or ctx.teardown else None,
         holds_items=holds_items(dynamodb, name) if ctx.teardown else None,
     )
+
+
+def epoch(moment: Any) -> float | None:
+    return moment.timestamp() if hasattr(moment, "timestamp") else None
 
 
 def read_tags(dynamodb: Any, arn: str) -> dict[str, str]:
