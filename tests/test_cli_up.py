@@ -34,8 +34,8 @@ def test_cold_up_then_rerun_makes_no_mutating_call(cli, moto_url, runtime):
     cold = runtime.last_aws.calls
     # 25 with the on-failure queue; 29: a first run also sends the bucket's four setting reads
     # beside its probe (each answers NoSuchBucket), the price of reading an existing bucket in
-    # one round trip instead of two.
-    assert len(cold.calls) <= 29, cold.summary()
+    # one round trip instead of two; 31 with the lifecycle rule (its read and its write).
+    assert len(cold.calls) <= 31, cold.summary()
     result, doc = up(cli, moto_url)
     assert result.exit_code == 0, result.stderr
     assert actions(doc) == {kind: "unchanged" for kind in KINDS}
@@ -44,7 +44,8 @@ def test_cold_up_then_rerun_makes_no_mutating_call(cli, moto_url, runtime):
     # 13, plus the on-failure queue's GetQueueUrl and GetQueueAttributes (on by default), plus
     # GetCallerIdentity beside ListRoles (unused here, needed on a first run, where asking it
     # after ListRoles would cost a round trip).
-    assert len(rerun.reads) <= 16, rerun.summary()
+    # and the bucket's lifecycle rules (read in the same round trip as its other settings).
+    assert len(rerun.reads) <= 17, rerun.summary()
 
 
 def test_settings_hold_when_read_back_with_the_aws_cli(cli, moto_url):
@@ -84,6 +85,13 @@ def test_settings_hold_when_read_back_with_the_aws_cli(cli, moto_url):
     assert policy["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
     groups = aws("logs", "describe-log-groups", "--log-group-name-prefix", "/aws/lambda/")
     assert groups["logGroups"][0]["retentionInDays"] == 14
+    lifecycle = aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", BUCKET)
+    [rule] = lifecycle["Rules"]
+    assert rule["ID"] == "pipectl-abort-incomplete-uploads"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    role = aws("iam", "get-role", "--role-name", "pipectl-serverless-data-lambda")["Role"]
+    condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert condition == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
 @pytest.mark.parametrize(
