@@ -86,14 +86,17 @@ def test_a_failed_function_of_pipectls_shows_as_drift_and_up_recreates_it(cli, m
     result, doc = run(cli, moto_url, "status")
     assert result.exit_code == 1
     [row] = [r for r in doc["resources"] if r["resource"] == "function"]
-    assert "State Failed (InvalidRuntime: The runtime parameter" in row["drift"][0]
+    assert row["drift"] == [
+        "State Failed (InvalidRuntime: The runtime parameter of python2.7 is no longer "
+        "supported): `up` deletes and recreates it (Failed never recovers)"
+    ]
 
     lambda_answers(runtime, "GetFunction", FAILED)
     doc = up_ok(cli, moto_url)
     actions, details = by_kind(doc), by_kind(doc, "detail")
     assert actions["function"] == "update"
     assert "State Failed (InvalidRuntime" in details["function"]
-    assert "deleted and created again" in details["function"]
+    assert "`up` deletes and recreates it (Failed never recovers)" in details["function"]
     # Deleting the function deletes its resource policy: the permission is made again, before
     # the trigger (which S3 validates against it) would need it.
     assert actions["permission"] == "create"

@@ -247,7 +247,7 @@ def plan_unhealthy(ctx: Context, state: FunctionState, health: Health) -> Change
     part of it, see registry.py); an adopted one, or a state pipectl does not know, is refused."""
     managed = state.managed(ctx.spec.pipeline)
     if health.condition is Condition.FAILED and managed:
-        reason = f"{health.describe()}: deleted and created again (Failed never recovers)"
+        reason = f"{health.describe()}: `up` deletes and recreates it (Failed never recovers)"
         create = Op.CREATE if package_of(ctx).fits_direct_upload else Op.CREATE_VIA_BUCKET
         ops = (Op.DELETE, create, Op.INVOKE_CONFIG)
         return Change(KIND, state.name, Action.UPDATE, (reason,), ops, replaces=True)
