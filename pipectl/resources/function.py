@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from pipectl.aws import error_code, error_message, translate
+from pipectl.aws import error_code, error_message
 from pipectl.context import Context
 from pipectl.errors import AwsError
 from pipectl.packaging import Package
@@ -26,7 +25,15 @@ from pipectl.resources.common import (
     teardown_verdict,
     unless_missing,
 )
-from pipectl.resources.function_health import Condition, Health, health_of
+from pipectl.resources.function_health import (
+    Condition,
+    Health,
+    health_of,
+    last_modified,
+    wait_ready,
+    wait_settled,
+    wake,
+)
 from pipectl.retry import retry
 
 KIND = "function"
@@ -61,11 +68,6 @@ class Op(BaseOp):
     DELETE = "delete", "lambda.DeleteFunction"
     WAIT = "wait", "lambda.GetFunction"  # Pending or an update in progress: until it settles
     WAKE = "wake", "lambda.Invoke", "lambda.GetFunction"  # Inactive: invoke, then until Active
-
-
-# Invoking an Inactive function fails with one of these and starts recreating its resources.
-WAKING_CODES = {"ResourceConflictException", "ResourceNotReadyException"}
-WAKE_PAYLOAD = b'{"Records": []}'  # if it runs after all, the handler has nothing to do
 
 
 # The permission and the trigger need the function to exist, with its code and configuration
@@ -109,14 +111,6 @@ def read(ctx: Context) -> FunctionState:
         invoke_config=values["invoke"],
         changed_at=last_modified(response["Configuration"]),
     )
-
-
-def last_modified(config: dict[str, Any]) -> float | None:
-    """LastModified, e.g. 2026-11-28T12:00:00.000+0000, as epoch seconds (None if unreadable)."""
-    try:
-        return datetime.strptime(config["LastModified"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def wanted_config(ctx: Context) -> dict[str, Any]:
@@ -264,26 +258,6 @@ def apply(ctx: Context, state: FunctionState, change: Change) -> Change:
     return change
 
 
-def wait_settled(ctx: Context, state: FunctionState) -> None:
-    """Pending until Active, then any update in progress until done (each waiter returns after
-    one read when its state is reached)."""
-    lam = ctx.client("lambda")
-    wait_ready(ctx, lam, {}, "function_active_v2")
-    wait_ready(ctx, lam, {}, "function_updated_v2")
-
-
-def wake(ctx: Context, state: FunctionState) -> None:
-    """Invoke the Inactive function (the documented way to wake it: the call fails and Lambda
-    recreates its resources), then wait until it is Active."""
-    lam = ctx.client("lambda")
-    try:
-        lam.invoke(FunctionName=state.name, InvocationType="RequestResponse", Payload=WAKE_PAYLOAD)
-    except Exception as exc:
-        if error_code(exc) not in WAKING_CODES:
-            raise translate(exc, f"waking function {state.name}") from None
-    wait_ready(ctx, lam, {}, "function_active_v2")
-
-
 def update_configuration(ctx: Context, state: FunctionState) -> None:
     lam = ctx.client("lambda")
     update(
@@ -388,34 +362,6 @@ def update(ctx: Context, lam: Any, call: Any) -> None:
 
     response = retry(call, conflict, ctx.deadlines.ready, ctx.sleep, ctx.clock)
     wait_ready(ctx, lam, response, "function_updated_v2")
-
-
-def wait_ready(ctx: Context, lam: Any, response: dict[str, Any], waiter_name: str) -> None:
-    """Skip the wait when the response already says Active/Successful; else poll every second."""
-    if is_ready(response):
-        return
-    waiter = lam.get_waiter(waiter_name)
-    attempts = max(1, int(ctx.deadlines.ready))
-    try:
-        waiter.wait(
-            FunctionName=ctx.spec.function.name, WaiterConfig={"Delay": 1, "MaxAttempts": attempts}
-        )
-    except Exception as exc:
-        last = getattr(exc, "last_response", None) or {}
-        config = last.get("Configuration", last)
-        reason = config.get("StateReason") or config.get("LastUpdateStatusReason") or str(exc)
-        raise AwsError(
-            f"function {ctx.spec.function.name} did not become ready: {reason}",
-            "see the function in the Lambda console; run `pipectl up` again once fixed",
-        ) from None
-
-
-def is_ready(response: dict[str, Any]) -> bool:
-    return (
-        bool(response)
-        and response.get("State", "Active") == "Active"
-        and response.get("LastUpdateStatus", "Successful") == "Successful"
-    )
 
 
 def put_invoke_config(ctx: Context, state: FunctionState) -> None:

@@ -1,5 +1,6 @@
-"""What a function's `State` and `LastUpdateStatus` say about whether it can run, and what `up`
-does about each. moto makes every function Active at once; AWS does not.
+"""What a function's `State` and `LastUpdateStatus` say about whether it can run, what `up`
+does about each, and the waits and the wake-up that takes. moto makes every function Active at
+once; AWS does not.
 
 Lambda documents (https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html):
 - `Pending`: just created, resources still being provisioned; nothing can invoke or update it.
@@ -17,7 +18,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from pipectl.aws import error_code, translate
+from pipectl.context import Context
+from pipectl.errors import AwsError
 
 
 class Condition(enum.Enum):
@@ -93,3 +99,66 @@ def health_of(config: dict[str, Any]) -> Health:
         code, text = config.get("StateReasonCode"), config.get("StateReason")
     reason = ": ".join(str(part) for part in (code, text) if part)
     return Health(state, update, reason)
+
+
+def last_modified(config: dict[str, Any]) -> float | None:
+    """LastModified, e.g. 2026-11-28T12:00:00.000+0000, as epoch seconds (None if unreadable)."""
+    try:
+        return datetime.strptime(config["LastModified"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+# Waiting and waking -----------------------------------------------------------------------------
+
+# Invoking an Inactive function fails with one of these and starts recreating its resources.
+WAKING_CODES = {"ResourceConflictException", "ResourceNotReadyException"}
+WAKE_PAYLOAD = b'{"Records": []}'  # if it runs after all, the handler has nothing to do
+
+
+def wait_settled(ctx: Context, state: Any) -> None:
+    """Pending until Active, then any update in progress until done (each waiter returns after
+    one read when its state is reached)."""
+    lam = ctx.client("lambda")
+    wait_ready(ctx, lam, {}, "function_active_v2")
+    wait_ready(ctx, lam, {}, "function_updated_v2")
+
+
+def wake(ctx: Context, state: Any) -> None:
+    """Invoke the Inactive function (the documented way to wake it: the call fails and Lambda
+    recreates its resources), then wait until it is Active."""
+    lam = ctx.client("lambda")
+    try:
+        lam.invoke(FunctionName=state.name, InvocationType="RequestResponse", Payload=WAKE_PAYLOAD)
+    except Exception as exc:
+        if error_code(exc) not in WAKING_CODES:
+            raise translate(exc, f"waking function {state.name}") from None
+    wait_ready(ctx, lam, {}, "function_active_v2")
+
+
+def wait_ready(ctx: Context, lam: Any, response: dict[str, Any], waiter_name: str) -> None:
+    """Skip the wait when the response already says Active/Successful; else poll every second."""
+    if is_ready(response):
+        return
+    waiter = lam.get_waiter(waiter_name)
+    attempts = max(1, int(ctx.deadlines.ready))
+    try:
+        waiter.wait(
+            FunctionName=ctx.spec.function.name, WaiterConfig={"Delay": 1, "MaxAttempts": attempts}
+        )
+    except Exception as exc:
+        last = getattr(exc, "last_response", None) or {}
+        config = last.get("Configuration", last)
+        reason = config.get("StateReason") or config.get("LastUpdateStatusReason") or str(exc)
+        raise AwsError(
+            f"function {ctx.spec.function.name} did not become ready: {reason}",
+            "see the function in the Lambda console; run `pipectl up` again once fixed",
+        ) from None
+
+
+def is_ready(response: dict[str, Any]) -> bool:
+    return (
+        bool(response)
+        and response.get("State", "Active") == "Active"
+        and response.get("LastUpdateStatus", "Successful") == "Successful"
+    )
