@@ -34,6 +34,8 @@ def start(
 ) -> Context:
     """The run's Context; its account and role are still being found (`pipeline.begin`): the
     first read of either waits, so `pipeline.observe` sends every other read meanwhile."""
+    from pipectl.local.server import home_dir  # standard library only: no emulator started
+
     aws = make_aws(opts, spec, runtime, ui.aws_call)
     ctx = pipeline.begin(
         aws,
@@ -43,9 +45,20 @@ def start(
         with_tags=with_tags,
         missing_role_ok=missing_role_ok,
         teardown=teardown,
+        home=runtime.pipectl_home or home_dir(),
     )
     ui_module.warm_up()  # while the first requests are in flight
     return ctx
+
+
+def remember(ui: UI, ctx: Context, observed: Any, result: pipeline.RunResult) -> None:
+    """Update the ledger of what this pipeline created; a folder that cannot be written costs
+    only the ledger (ownership then rests on the tags alone), so it is a warning."""
+    try:
+        pipeline.remember(ctx, observed, result)
+    except OSError as exc:
+        where = ctx.ledger.path if ctx.ledger else "PIPECTL_HOME"
+        ui.warn(f"could not record what pipectl made in {where}: {exc.strerror or exc}")
 
 
 def up(
@@ -72,6 +85,7 @@ def up(
                 ui.planned_calls(plans.values())
         return EXIT_OK
     result = pipeline.up(ctx, observed, progress=ui.step)
+    remember(ui, ctx, observed, result)
     report_run(ui, opts, result)
     if result.ok and not opts.json:
         bucket_url = f"s3://{ctx.bucket_name}/"
@@ -182,12 +196,14 @@ def down(
                 ui.document(changes_document(False, plans.values(), cancelled=True))
             return EXIT_FAILED
     result = pipeline.down(ctx, observed, plans, progress=ui.step)
+    remember(ui, ctx, observed, result)
     report_run(ui, opts, result)
     if not opts.json:
         kept = report_kept(ui, result.changes)
+        left = report_left(ui, ctx, result.changes)
         if result.ok:
             note = " (its data kept)" if kept else ""
-            ui.info(f"[green]pipeline {ctx.spec.pipeline} is down[/]{note}")
+            ui.info(f"[green]pipeline {ctx.spec.pipeline} is down[/]{note}{left}")
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -213,6 +229,24 @@ def report_kept(ui: UI, changes: Any) -> list[Change]:
             "  to remove them too: `pipectl down --delete-data`"
         )
     return with_data
+
+
+def report_left(ui: UI, ctx: Context, changes: Any) -> str:
+    """Below the table: what is still there and why, besides data kept on purpose. A resource
+    `down` left alone as not pipectl's is named with what that rests on, since a delete that failed
+    half-way strips tags; what failed or was skipped is pipectl's and still there."""
+    where = f"a record in {ctx.ledger.path}" if ctx.ledger else "a record of pipectl's"
+    foreign = [c for c in changes if c.action is Action.KEEP and "--delete-data" not in c.detail]
+    for change in foreign:
+        ui.info(
+            f"[cyan]left alone[/]: {change.resource} {literal(change.name)}: "
+            f"{literal(change.detail)} (neither pipectl's tags nor {literal(where)})"
+        )
+    stuck = [c for c in changes if c.action in {Action.FAILED, Action.SKIPPED}]
+    if stuck:
+        names = ", ".join(f"{c.resource} {literal(c.name)} ({literal(c.detail)})" for c in stuck)
+        ui.info(f"[red]still there[/]: {names}\n  run `pipectl down` again once fixed")
+    return " except what is not pipectl's (above)" if foreign else ""
 
 
 def literal(text: str) -> str:

@@ -52,6 +52,7 @@ from pipectl.schema import ValidationError as _ValidationError
 DEFAULT_CONFIG_FILE = "pipectl.yaml"
 DEFAULT_REGION = "us-east-1"
 LAB_ROLES = ("LabRole", "VocLabsRole", "AWSAcademyRole")
+SECURITY_LEVELS = ("standard", "strict")  # strict: the settings listed in the README's table
 RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
 ARCHITECTURES = ("x86_64", "arm64")  # Lambda's instruction set architectures
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -142,6 +143,7 @@ class Spec:
 
     pipeline: Annotated[StrictStr, rule(check_pipeline_name)] = "serverless-data"
     region: Annotated[StrictStr | None, rule(check_region)] = None
+    security: Annotated[StrictStr, one_of(SECURITY_LEVELS)] = "standard"
     bucket: section(BucketSpec) = BucketSpec()
     table: section(TableSpec) = TableSpec()
     function: section(FunctionSpec) = FunctionSpec()
@@ -163,6 +165,10 @@ class Spec:
     @property
     def tags(self) -> dict[str, str]:
         return {"managed-by": "pipectl", "pipectl-pipeline": self.pipeline}
+
+    @property
+    def strict(self) -> bool:
+        return self.security == "strict"
 
     def default_bucket_name(self, account_id: str, region: str) -> str:
         return f"serverless-data-input-{account_id}-{region}"

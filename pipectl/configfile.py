@@ -12,6 +12,7 @@ TEMPLATE = """\
 # pipectl configuration. Every key is optional; shown here with its default.
 pipeline: {pipeline}            # tags every resource pipectl creates
 region: {region}
+security: standard                    # standard | strict (README: Security levels)
 bucket:
   name: null                          # default: serverless-data-input-<account-id>-<region>
   versioning: false

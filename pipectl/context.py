@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # kept out of the import: `pipectl --help` loads neither schema nor boto3
+    from pathlib import Path
+
     from pipectl.aws import Aws
     from pipectl.config import Spec
+    from pipectl.ledger import Ledger
     from pipectl.packaging import Package
 
 
@@ -102,6 +105,8 @@ class Context:
     teardown: bool = False
     delete_data: bool = False
     identity: Identity = field(default_factory=Identity, repr=False, compare=False)
+    home: Path | None = None  # pipectl's folder, where this pipeline's ledger lives
+    _ledger: Ledger | None = field(default=None, repr=False, compare=False)
 
     @property
     def account_id(self) -> str:
@@ -127,6 +132,20 @@ class Context:
     @located_role.setter
     def located_role(self, value: Any) -> None:
         self.identity.values["located_role"] = value
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """What this pipeline created (ledger.py), kept per account, so built once the account
+        is known; None without a home folder."""
+        if self.home is None:
+            return None
+        if self._ledger is None:
+            from pipectl.ledger import Ledger
+
+            self._ledger = Ledger.for_pipeline(
+                self.home, self.account_id, self.region, self.spec.pipeline
+            )
+        return self._ledger
 
     def client(self, service: str, **options: Any) -> Any:
         return self.aws.client(service, **options)

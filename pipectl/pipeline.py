@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from pipectl.aws import Aws
@@ -19,7 +20,17 @@ from pipectl.resources import role
 from pipectl.resources.common import parallel_reads
 from pipectl.resources.registry import KINDS, Kind
 
-__all__ = ["Deadlines", "Timing", "begin", "connect", "observe", "up", "down", "status"]
+__all__ = [
+    "Deadlines",
+    "Timing",
+    "begin",
+    "connect",
+    "observe",
+    "remember",
+    "up",
+    "down",
+    "status",
+]
 
 
 @dataclass
@@ -50,9 +61,10 @@ def connect(
     with_tags: bool = False,
     missing_role_ok: bool = False,
     teardown: bool = False,
+    home: Path | None = None,
 ) -> tuple[Context, Any]:
     """`begin`, then wait for the account and the role: (ctx, the located role)."""
-    ctx = begin(aws, spec, region, timing, with_tags, missing_role_ok, teardown)
+    ctx = begin(aws, spec, region, timing, with_tags, missing_role_ok, teardown, home)
     return ctx, ctx.located_role
 
 
@@ -64,13 +76,21 @@ def begin(
     with_tags: bool = False,
     missing_role_ok: bool = False,
     teardown: bool = False,
+    home: Path | None = None,
 ) -> Context:
     """A Context whose account id and role are being found in a background thread, so that
     `observe` can send every read that needs neither in the same round trip as the role lookup.
     `status` and `down` pass `missing_role_ok`: a configured existing role that is gone is then
-    reported, not an error."""
+    reported, not an error. With `home` (pipectl's folder) the context has this pipeline's
+    ledger."""
     ctx = Context(
-        aws, spec, region, timing=timing or Timing(), with_tags=with_tags, teardown=teardown
+        aws,
+        spec,
+        region,
+        timing=timing or Timing(),
+        with_tags=with_tags,
+        teardown=teardown,
+        home=home,
     )
     finder = threading.Thread(
         target=find_identity, args=(ctx, missing_role_ok), name="pipectl-identity", daemon=True
@@ -122,31 +142,84 @@ def observe(ctx: Context) -> Observed:
     """Read every resource side by side, while `begin` finds the account and the role: a read
     that needs them (the default bucket name, an ARN, the role itself) waits for them, the others
     go out at once (the notification does not wait for the bucket: a missing bucket answers
-    NoSuchBucket). If finding the account or the role failed, that is the error raised."""
+    NoSuchBucket). If finding the account or the role failed, that is the error raised. What
+    pipectl's ledger says it created is marked `recorded`."""
     readers = {kind.name: (lambda kind=kind: kind.module.read(ctx)) for kind in kinds_in(ctx)}
     ctx.identity.first_request_sent.wait()
     try:
-        return Observed(parallel_reads(readers))
+        states = parallel_reads(readers)
     except Exception:
         if ctx.identity.error is not None:
             raise ctx.identity.error from None
         raise
+    ledger = ctx.ledger
+    if ledger is not None:
+        states = {
+            kind: replace(state, recorded=ledger.owns(kind, state.name, state.changed_at))
+            if state.exists
+            else state
+            for kind, state in states.items()
+        }
+    return Observed(states)
+
+
+def remember(ctx: Context, observed: Observed, result: RunResult) -> None:
+    """Bring the ledger up to date after `up` or `down`: record what was created (or recreated)
+    and refresh what pipectl changed of its own, forget what was deleted or found missing. Raises
+    OSError when it cannot be written (the run's outcome stands; ownership falls back to tags)."""
+    ledger = ctx.ledger
+    if ledger is None:
+        return
+    for kind, state in observed.states.items():
+        if not state.exists:
+            ledger.forget(kind, state.name)
+    for change in result.changes:
+        if change.action is Action.CREATE or change.replaces:
+            ledger.record(change.resource, change.name)
+        elif change.action is Action.UPDATE and observed[change.resource].managed(
+            ctx.spec.pipeline
+        ):
+            ledger.record(change.resource, change.name)
+        elif change.action is Action.DELETE:
+            ledger.forget(change.resource, change.name)
+    ledger.save()
 
 
 def plan_up(ctx: Context, observed: Observed) -> dict[str, Change]:
     """What `up` would do, per resource. A plan that cannot be carried out is refused here,
     before anything changes."""
-    plans = {kind.name: kind.module.plan(ctx, observed[kind.name]) for kind in kinds_in(ctx)}
+    plans = planned(ctx, observed)
     problem = next((c.problem for c in plans.values() if c.problem is not None), None)
     if problem is not None:
         raise problem
     return plans
 
 
+def planned(ctx: Context, observed: Observed) -> dict[str, Change]:
+    """Each resource's plan, in registry order, from the state `up` will find when it gets there
+    (see `as_found`)."""
+    plans: dict[str, Change] = {}
+    for kind in kinds_in(ctx):
+        plans[kind.name] = kind.module.plan(ctx, as_found(kind, observed, plans))
+    return plans
+
+
+def as_found(kind: Kind, observed: Observed, plans: dict[str, Change]) -> Any:
+    """The observed state, except that a resource living in one that is being recreated (the
+    permission of a function deleted and created again) will be gone by then."""
+    state = observed[kind.name]
+    host = plans.get(kind.lives_in) if kind.lives_in else None
+    if host is not None and host.replaces and state.exists:
+        return replace(state, exists=False)
+    return state
+
+
 def up(ctx: Context, observed: Observed, progress: Progress | None = None) -> RunResult:
     plans = plan_up(ctx, observed)
     kinds = [k for k in KINDS if k.name in plans]
-    steps = {k.name: up_step(ctx, k, observed[k.name], plans[k.name], plans) for k in kinds}
+    steps = {
+        k.name: up_step(ctx, k, as_found(k, observed, plans), plans[k.name], plans) for k in kinds
+    }
     return ordered(run_graph(steps, progress), plans)
 
 

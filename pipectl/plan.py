@@ -47,7 +47,9 @@ class Op(str, enum.Enum):
 class Change:
     """What happens (or would happen) to one resource. `ops` drive `apply`/`destroy`; `reasons`
     explain; `problem` is set when the plan cannot be carried out (a table with another key
-    schema): `up` refuses it and `status` reports it as drift."""
+    schema): `up` refuses it and `status` reports it as drift. `replaces` says the resource is
+    deleted and created again, so whatever lives inside it (the permission in a function's
+    resource policy) must be made again too."""
 
     resource: str
     name: str
@@ -56,6 +58,7 @@ class Change:
     ops: tuple[Op, ...] = ()
     duration_s: float | None = None
     problem: PipectlError | None = field(default=None, compare=False)
+    replaces: bool = False
 
     @property
     def detail(self) -> str:

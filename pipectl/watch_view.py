@@ -53,15 +53,20 @@ def render_verify(ui: UI, result: VerifyResult) -> None:
         ui.info(f"[dim]{escape(note)}[/]")
     for warning in result.warnings:
         ui.warn(warning)
-    failed = result.failed
+    cause = result.cause
     if result.ok:
         ui.info(
             f"\n[bold green]verify passed[/]: S3 -> Lambda -> DynamoDB in {result.item_ms} ms, "
             f"logs in {result.logs_ms} ms"
         )
-    elif failed is not None:
-        ui.info(f"\n[bold red]verify failed[/] at [bold]{failed.name}[/]: {escape(failed.detail)}")
-        if not result.uploaded and failed.name != "upload":
+    elif cause is not None:
+        ui.info(f"\n[bold red]verify failed[/] at [bold]{cause.name}[/]: {escape(cause.detail)}")
+        if cause.hint:
+            ui.info(f"  [dim]fix:[/] {escape(cause.hint)}")
+        others = [c.name for c in result.checks if not c.ok and c is not cause]
+        if others:
+            ui.info(f"  [dim]also failing, possibly because of it: {', '.join(others)}[/]")
+        if not result.uploaded and cause.name != "upload":
             ui.info("[dim]nothing was uploaded: fix the failed check(s) first[/]")
 
 

@@ -79,8 +79,10 @@ class FaultInjector:
         times: int | None = 1,
         status: int = 400,
         when=None,
+        extra: dict | None = None,
     ) -> None:
-        """`operation` like "lambda.CreateFunction"; `times` None means always."""
+        """`operation` like "lambda.CreateFunction"; `times` None means always; `extra` adds
+        fields to the error as the service sends them (S3's ArgumentName1, ...)."""
         self.rules.append(
             {
                 "operation": operation,
@@ -89,6 +91,7 @@ class FaultInjector:
                 "times": times,
                 "status": status,
                 "when": when,
+                "extra": extra or {},
             }
         )
 
@@ -128,7 +131,7 @@ class FaultInjector:
                 rule["times"] -= 1
             self.fired.append(name)
             error = {
-                "Error": {"Code": rule["code"], "Message": rule["message"]},
+                "Error": {"Code": rule["code"], "Message": rule["message"], **rule["extra"]},
                 "ResponseMetadata": {"HTTPStatusCode": rule["status"]},
             }
             return AWSResponse("https://fault.invalid", rule["status"], {}, None), error

@@ -34,8 +34,8 @@ def test_cold_up_then_rerun_makes_no_mutating_call(cli, moto_url, runtime):
     cold = runtime.last_aws.calls
     # 25 with the on-failure queue; 29: a first run also sends the bucket's four setting reads
     # beside its probe (each answers NoSuchBucket), the price of reading an existing bucket in
-    # one round trip instead of two.
-    assert len(cold.calls) <= 29, cold.summary()
+    # one round trip instead of two; 31 with the lifecycle rule (its read and its write).
+    assert len(cold.calls) <= 31, cold.summary()
     result, doc = up(cli, moto_url)
     assert result.exit_code == 0, result.stderr
     assert actions(doc) == {kind: "unchanged" for kind in KINDS}
@@ -44,7 +44,8 @@ def test_cold_up_then_rerun_makes_no_mutating_call(cli, moto_url, runtime):
     # 13, plus the on-failure queue's GetQueueUrl and GetQueueAttributes (on by default), plus
     # GetCallerIdentity beside ListRoles (unused here, needed on a first run, where asking it
     # after ListRoles would cost a round trip).
-    assert len(rerun.reads) <= 16, rerun.summary()
+    # and the bucket's lifecycle rules (read in the same round trip as its other settings).
+    assert len(rerun.reads) <= 17, rerun.summary()
 
 
 def test_settings_hold_when_read_back_with_the_aws_cli(cli, moto_url):
@@ -84,6 +85,13 @@ def test_settings_hold_when_read_back_with_the_aws_cli(cli, moto_url):
     assert policy["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
     groups = aws("logs", "describe-log-groups", "--log-group-name-prefix", "/aws/lambda/")
     assert groups["logGroups"][0]["retentionInDays"] == 14
+    lifecycle = aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", BUCKET)
+    [rule] = lifecycle["Rules"]
+    assert rule["ID"] == "pipectl-abort-incomplete-uploads"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    role = aws("iam", "get-role", "--role-name", "pipectl-serverless-data-lambda")["Role"]
+    condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert condition == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
 @pytest.mark.parametrize(
@@ -156,17 +164,51 @@ def test_created_role_survives_iam_propagation_delay(cli, moto_url, faults):
     assert faults.fired.count("lambda.CreateFunction") == 4
 
 
-def test_foreign_notifications_survive(cli, moto_url):
-    s3, sqs = client("s3", moto_url), client("sqs", moto_url)
+def audit_queue(url: str, allow_s3: bool) -> str:
+    """Another team's queue, notified of deletes from the bucket."""
+    s3, sqs = client("s3", url), client("sqs", url)
     s3.create_bucket(Bucket=BUCKET)
     queue_url = sqs.create_queue(QueueName="audit")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
+    if allow_s3:
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{BUCKET}"}},
+        }
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
     foreign = {
         "QueueConfigurations": [{"Id": "audit", "QueueArn": arn, "Events": ["s3:ObjectRemoved:*"]}]
     }
     s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration=foreign)
+    return arn
+
+
+def test_a_foreign_entry_s3_would_reject_is_named_before_anything_changes(
+    cli, moto_url, runtime, fake_clock
+):
+    """S3 validates every entry of the configuration it is given
+    (API_PutBucketNotificationConfiguration): a queue that does not let S3 send to it breaks
+    pipectl's write too. It used to be retried for a minute and blamed on pipectl's permission."""
+    arn = audit_queue(moto_url, allow_s3=False)
+    result = cli("up", "--endpoint-url", moto_url)
+    assert result.exit_code == 1
+    err = " ".join(result.stderr.split())
+    assert f"entry 'audit' (s3:ObjectRemoved:* -> SQS queue {arn})" in err
+    assert "does not let s3.amazonaws.com sqs:SendMessage from this bucket" in err
+    assert f"fix: grant s3.amazonaws.com sqs:SendMessage on {arn}" in err
+    assert runtime.last_aws.calls.mutating == []
+    assert fake_clock.sleeps == []  # nothing retried
+
+
+def test_foreign_notifications_survive(cli, moto_url):
+    s3 = client("s3", moto_url)
+    audit_queue(moto_url, allow_s3=True)
     result, doc = up(cli, moto_url)
     assert result.exit_code == 0, result.stderr
     after = s3.get_bucket_notification_configuration(Bucket=BUCKET)

@@ -3,7 +3,9 @@ made (and only that), guards data, confirms, and works on any partial state."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -202,6 +204,19 @@ def test_adopted_lab_role_bucket_and_foreign_notification_survive(cli, moto_url,
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
+    # S3 validates every entry when pipectl writes the configuration: the queue lets S3 send.
+    allow_s3 = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(allow_s3)})
     foreign = {
         "Id": "audit-deletes",
         "QueueArn": queue_arn,
@@ -266,13 +281,36 @@ def test_adopted_lab_role_bucket_and_foreign_notification_survive(cli, moto_url,
     assert runtime.last_aws.calls.mutating == []
 
 
+def their_function(url: str, name: str) -> str:
+    """Another team's function that S3 may invoke (S3 validates it when pipectl writes)."""
+    lam = client("lambda", url)
+    role_arn = client("iam", url).list_roles()["Roles"][0]["Arn"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def lambda_handler(event, context):\n    return 1\n")
+    arn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": buffer.getvalue()},
+    )["FunctionArn"]
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+    )
+    return arn
+
+
 def test_a_foreign_lambda_entry_added_after_up_is_kept(cli, moto_url):
     up_ok(cli, moto_url)
     s3 = client("s3", moto_url)
     config = s3.get_bucket_notification_configuration(Bucket=BUCKET)
     other = {
         "Id": "thumbnails",
-        "LambdaFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:thumbnails",
+        "LambdaFunctionArn": their_function(moto_url, "thumbnails"),
         "Events": ["s3:ObjectCreated:*"],
         "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
     }
@@ -465,19 +503,114 @@ def test_a_leftover_queue_is_removed_after_the_config_dropped_it(cli, moto_url, 
 
 
 def test_an_untagged_look_alike_is_kept(cli, moto_url):
-    """A table or log group with pipectl's names but not its tags is someone else's."""
-    up_ok(cli, moto_url)
-    client("dynamodb", moto_url).untag_resource(
-        ResourceArn="arn:aws:dynamodb:us-east-1:123456789012:table/ProcessedResults",
-        TagKeys=["managed-by"],
+    """A table or log group with pipectl's names that pipectl did not create is someone else's:
+    `up` uses them, `down` leaves them alone and says why."""
+    client("dynamodb", moto_url).create_table(
+        TableName="ProcessedResults",
+        KeySchema=[{"AttributeName": "file_name", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "file_name", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
-    client("logs", moto_url).untag_log_group(logGroupName=LOG_GROUP, tags=["pipectl-pipeline"])
+    client("logs", moto_url).create_log_group(logGroupName=LOG_GROUP)
+    up_ok(cli, moto_url)
     result, doc = run(cli, moto_url, "down", "--yes")
     assert result.exit_code == 0, result.stderr
     assert actions(doc)["table"] == "keep" and actions(doc)["log_group"] == "keep"
     assert details(doc)["table"] == "not created by pipectl"
     left = everything(moto_url)
     assert left["tables"] == ["ProcessedResults"] and left["log_groups"] == [LOG_GROUP]
+
+
+# --- a delete that fails half-way ------------------------------------------------------------
+
+
+def ledger_file(runtime) -> Path:
+    return runtime.pipectl_home / "created" / "123456789012-us-east-1-serverless-data.json"
+
+
+def strip_tags_then_fail(url: str, operation: str, faults) -> None:
+    """The next `operation` behaves like a delete that fails half-way on a service that removes
+    the tags first: the resource loses pipectl's tags, then the call errors."""
+
+    def strip(_request) -> bool:
+        tags = ["managed-by", "pipectl-pipeline"]
+        if operation == "lambda.DeleteFunction":
+            lam = client("lambda", url)
+            arn = lam.get_function(FunctionName=FUNCTION)["Configuration"]["FunctionArn"]
+            lam.untag_resource(Resource=arn, TagKeys=tags)
+        else:
+            ddb = client("dynamodb", url)
+            arn = ddb.describe_table(TableName="ProcessedResults")["Table"]["TableArn"]
+            ddb.untag_resource(ResourceArn=arn, TagKeys=tags)
+        return True
+
+    faults.add(operation, "ServiceException", "internal error, please retry", when=strip)
+
+
+HALF_DONE = [("lambda.DeleteFunction", "function"), ("dynamodb.DeleteTable", "table")]
+
+
+@pytest.mark.parametrize("operation, kind", HALF_DONE)
+def test_after_a_half_done_delete_the_next_down_still_knows_it_is_pipectls(
+    cli, moto_url, faults, runtime, operation, kind
+):
+    up_ok(cli, moto_url)
+    assert ledger_file(runtime).is_file()
+    strip_tags_then_fail(moto_url, operation, faults)
+    result, doc = run(cli, moto_url, "down", "--yes")
+    assert result.exit_code == 1
+    assert actions(doc)[kind] == "failed"
+    assert operation in faults.fired
+
+    # Its tags are gone; pipectl's ledger still says pipectl created it.
+    result, doc = run(cli, moto_url, "down", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)[kind] == "delete"
+    assert everything(moto_url) == NOTHING
+    assert not ledger_file(runtime).exists() or json.loads(ledger_file(runtime).read_text()) == {}
+
+
+def test_without_the_record_an_untagged_leftover_is_named_not_called_down(
+    cli, moto_url, faults, runtime
+):
+    """On another machine (no ledger) pipectl cannot tell a half-deleted function of its own from
+    someone else's: it never deletes it, and says exactly what is left and why."""
+    up_ok(cli, moto_url)
+    strip_tags_then_fail(moto_url, "lambda.DeleteFunction", faults)
+    result, _ = run(cli, moto_url, "down", "--yes")
+    assert result.exit_code == 1
+    ledger_file(runtime).unlink()
+    result = cli("down", "--endpoint-url", moto_url, "--yes")
+    assert result.exit_code == 0, result.stderr
+    err = " ".join(result.stderr.split())
+    assert (
+        f"left alone: function {FUNCTION}: not created by pipectl (neither pipectl's tags nor a "
+        f"record in {ledger_file(runtime)})"
+    ) in err
+    assert "is down except what is not pipectl's (above)" in err
+    assert everything(moto_url)["functions"] == [FUNCTION]
+
+
+def test_a_look_alike_newer_than_the_record_is_not_pipectls(cli, moto_url, runtime):
+    """Someone deleted pipectl's table and made their own with the same name after pipectl's
+    record: the record does not make it pipectl's."""
+    up_ok(cli, moto_url)
+    record = json.loads(ledger_file(runtime).read_text())
+    assert record["table"]["name"] == "ProcessedResults"
+    record["table"]["at"] -= 3600  # pipectl made its table an hour ago
+    ledger_file(runtime).write_text(json.dumps(record))
+    ddb = client("dynamodb", moto_url)
+    ddb.delete_table(TableName="ProcessedResults")
+    ddb.create_table(
+        TableName="ProcessedResults",
+        KeySchema=[{"AttributeName": "file_name", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "file_name", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    result, doc = run(cli, moto_url, "down", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)["table"] == "keep"
+    assert everything(moto_url)["tables"] == ["ProcessedResults"]
 
 
 def test_a_failed_step_skips_what_depends_on_it(cli, moto_url, faults):

@@ -267,7 +267,9 @@ SCENARIOS = {
     "more-settings": (
         [role_trust_widened, retention_removed, invoke_config_gone, permission_gone],
         {
-            "role": ["trust policy differs (want lambda.amazonaws.com only)"],
+            "role": [
+                "trust policy differs (want lambda.amazonaws.com, from account 123456789012 only)"
+            ],
             "log_group": ["retention never expire, want 14 days"],
             "function": ["async invoke config missing"],
             "permission": ["permission missing"],

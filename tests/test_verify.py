@@ -376,7 +376,48 @@ def test_function_not_active(cli, deployed, runtime):
     runtime.hooks.append(pending)
     result, doc = verify(cli, deployed)
     check = assert_preflight_failure(result, doc, runtime, "function")
-    assert "is Pending" in check["detail"] and "being created" in check["detail"]
+    assert "State Pending (being created)" in check["detail"]
+    human = cli("verify", "--endpoint-url", deployed)
+    assert "fix: wait a minute for Lambda to finish" in human.stderr
+
+
+def failed_function(aws_client) -> None:
+    """GetFunction as Lambda answers for a function whose provisioning failed: "you must delete
+    and recreate the function" (https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html)."""
+
+    def patch(parsed, **_) -> None:
+        parsed["Configuration"].update(
+            State="Failed", StateReasonCode="InvalidZipFileException", StateReason="bad zip"
+        )
+
+    aws_client.meta.events.register("after-call.lambda.GetFunction", patch)
+
+
+def test_a_failed_function_is_not_told_to_wait(cli, deployed, runtime):
+    runtime.hooks.append(failed_function)
+    result, doc = verify(cli, deployed)
+    check = assert_preflight_failure(result, doc, runtime, "function")
+    assert check["detail"] == (
+        "function serverless-data-processor cannot run: State Failed "
+        "(InvalidZipFileException: bad zip)"
+    )
+    human = cli("verify", "--endpoint-url", deployed)
+    assert "wait" not in human.stderr.split("✗ function", 1)[1].split("\n")[1]
+    assert "fix: run `pipectl up`: it deletes and recreates the function" in human.stderr
+
+
+def test_the_headline_names_the_cause_not_the_first_symptom(cli, deployed, runtime):
+    """With the function gone its policy goes too: the permission check (listed first) fails
+    as a symptom; the headline must name the function."""
+    client("lambda", deployed).delete_function(FunctionName=FUNCTION)
+    result, doc = verify(cli, deployed)
+    assert failed(doc) == ["permission", "function"]
+    assert doc["cause"] == "function"
+    human = cli("verify", "--endpoint-url", deployed)
+    assert "verify failed at function: function serverless-data-processor does not exist" in (
+        human.stderr
+    )
+    assert "also failing, possibly because of it: permission" in human.stderr
 
 
 def test_table_missing_and_every_check_still_reported(cli, deployed, runtime):

@@ -23,15 +23,21 @@ S = TypeVar("S", bound="ResourceState")
 @dataclass(frozen=True)
 class ResourceState:
     """What `read` found: the identifying `name`, whether it `exists`, and its tags when they
-    were read (`ctx.with_tags`), else None. Subclasses add their fields (keyword-only)."""
+    were read (`ctx.with_tags`), else None. `changed_at` is when AWS says it was created or last
+    changed, where the read tells (epoch seconds); `recorded` is set by the pipeline when
+    pipectl's ledger says pipectl created it (ledger.py). Subclasses add their fields
+    (keyword-only)."""
 
     name: str
     exists: bool
     tags: dict[str, str] | None = None
+    changed_at: float | None = None
+    recorded: bool = False
 
     def managed(self, pipeline: str) -> bool:
-        """pipectl's own: it carries both of pipectl's tags for this pipeline."""
-        return self.exists and owned(self.tags, pipeline)
+        """pipectl's own: it carries both of pipectl's tags for this pipeline, or pipectl's
+        ledger records creating it (tags can be lost in a delete that failed half-way)."""
+        return self.exists and (owned(self.tags, pipeline) or self.recorded)
 
 
 class Resource(Protocol[S]):

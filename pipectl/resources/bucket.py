@@ -1,5 +1,7 @@
-"""The input bucket: created private (Block Public Access x4, BucketOwnerEnforced, SSE-S3), with
-versioning per config and a TLS-only policy statement merged into any existing policy."""
+"""The input bucket: created private (Block Public Access x4, BucketOwnerEnforced, default
+encryption), with versioning, pipectl's lifecycle rules merged into any existing ones and a
+TLS-only policy statement merged into any existing policy. What each setting should be lives
+beside it: bucket_settings.py, bucket_lifecycle.py, bucket_policy.py."""
 
 from __future__ import annotations
 
@@ -14,6 +16,14 @@ from pipectl.packaging import CODE_PREFIX
 from pipectl.plan import Action, Change, change_for
 from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState
+from pipectl.resources.bucket_lifecycle import (
+    lifecycle_drift,
+    merged,
+    ours,
+    read_rules,
+    wanted_rules,
+    write_rules,
+)
 from pipectl.resources.bucket_policy import (
     TLS_SID,  # noqa: F401  (re-exported)
     current_tls_statement,
@@ -23,6 +33,22 @@ from pipectl.resources.bucket_policy import (
     tls_wanted,
     with_tls_statement,
     write_policy,
+)
+from pipectl.resources.bucket_settings import (
+    PUBLIC_ACCESS_BLOCK,  # noqa: F401  (re-exported)
+    Encryption,
+    encryption_drift,
+    ownership_drift,
+    public_access_drift,
+    read_encryption,
+    read_ownership,
+    read_public_access_block,
+    set_encryption,
+    set_ownership,
+    set_public_access_block,
+    set_versioning,
+    versioning_drift,
+    wanted_versioning,
 )
 from pipectl.resources.common import (
     parallel_reads,
@@ -43,8 +69,10 @@ class Op(BaseOp):
     OWNERSHIP = "ownership", "s3.PutBucketOwnershipControls"
     ENCRYPTION = "encryption", "s3.PutBucketEncryption"
     VERSIONING = "versioning", "s3.PutBucketVersioning"
+    LIFECYCLE = "lifecycle", "s3.PutBucketLifecycleConfiguration"
     POLICY = "policy", "s3.PutBucketPolicy"
     STRIP_POLICY = "strip_policy", "s3.PutBucketPolicy"
+    STRIP_LIFECYCLE = "strip_lifecycle", "s3.PutBucketLifecycleConfiguration"
     EMPTY = "empty", "s3.ListObjectVersions", "s3.DeleteObjects"
     DELETE = "delete", "s3.DeleteBucket"
 
@@ -52,14 +80,15 @@ class Op(BaseOp):
 # The trigger needs the bucket to exist, tagged; its other settings are put meanwhile (new
 # buckets already block public access, disable ACLs and encrypt with SSE-S3 by default: AWS
 # What's New 2022-12 "automatically enable block public access", S3 default-encryption FAQ).
-LATE_OPS = (Op.PUBLIC_ACCESS_BLOCK, Op.OWNERSHIP, Op.ENCRYPTION, Op.VERSIONING, Op.POLICY)
+LATE_OPS = (
+    Op.PUBLIC_ACCESS_BLOCK,
+    Op.OWNERSHIP,
+    Op.ENCRYPTION,
+    Op.VERSIONING,
+    Op.LIFECYCLE,
+    Op.POLICY,
+)
 
-PUBLIC_ACCESS_BLOCK = {
-    "BlockPublicAcls": True,
-    "IgnorePublicAcls": True,
-    "BlockPublicPolicy": True,
-    "RestrictPublicBuckets": True,
-}
 MISSING_CODES = {"NoSuchBucket", "404", "NotFound"}
 
 
@@ -68,7 +97,8 @@ class BucketState(ResourceState):
     versioning: str = ""  # "", "Enabled" or "Suspended"
     public_access_block: dict[str, bool] | None = None
     ownership: str | None = None
-    encryption: str | None = None  # SSEAlgorithm of the default rule
+    encryption: Encryption = Encryption()
+    lifecycle: list[dict[str, Any]] | None = None  # every rule, pipectl's and others'
     policy: dict[str, Any] | None = None
     holds_objects: bool | None = None  # read only for teardown
 
@@ -76,7 +106,7 @@ class BucketState(ResourceState):
 def read(ctx: Context) -> BucketState:
     """Every setting in one round trip: GetBucketVersioning is the probe (a missing bucket
     answers NoSuchBucket, one owned by another account AccessDenied) and the other reads go out
-    beside it, each answering "missing" alike when the bucket is (4 wasted reads on a first run,
+    beside it, each answering "missing" alike when the bucket is (5 wasted reads on a first run,
     one round trip fewer on every other). For `down` also whether it holds any object."""
     s3 = ctx.client("s3")
     name = ctx.bucket_name
@@ -85,6 +115,7 @@ def read(ctx: Context) -> BucketState:
         "public_access_block": lambda: read_public_access_block(s3, name),
         "ownership": lambda: read_ownership(s3, name),
         "encryption": lambda: read_encryption(s3, name),
+        "lifecycle": lambda: read_rules(s3, name),
         "policy": lambda: read_policy(s3, name),
     }
     if ctx.with_tags or ctx.teardown:
@@ -118,85 +149,50 @@ def unless_bucket_missing(read: Callable[[], Any]) -> Callable[[], Any]:
     return lambda: unless_missing(read, MISSING_CODES, None)  # the probe says what None means
 
 
-def read_public_access_block(s3: Any, name: str) -> dict[str, bool] | None:
-    response = unless_missing(
-        lambda: s3.get_public_access_block(Bucket=name),
-        {"NoSuchPublicAccessBlockConfiguration"},
-        {},
-    )
-    return response.get("PublicAccessBlockConfiguration")
-
-
-def read_ownership(s3: Any, name: str) -> str | None:
-    response = unless_missing(
-        lambda: s3.get_bucket_ownership_controls(Bucket=name),
-        {"OwnershipControlsNotFoundError"},
-        {},
-    )
-    rules = response.get("OwnershipControls", {}).get("Rules", [])
-    return rules[0]["ObjectOwnership"] if rules else None
-
-
-def read_encryption(s3: Any, name: str) -> str | None:
-    response = unless_missing(
-        lambda: s3.get_bucket_encryption(Bucket=name),
-        {"ServerSideEncryptionConfigurationNotFoundError"},
-        {},
-    )
-    rules = response.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-    default = rules[0].get("ApplyServerSideEncryptionByDefault", {}) if rules else {}
-    return default.get("SSEAlgorithm")
-
-
 def read_tags(s3: Any, name: str) -> dict[str, str]:
     response = unless_missing(lambda: s3.get_bucket_tagging(Bucket=name), {"NoSuchTagSet"}, {})
     return tags_dict(response.get("TagSet", []))
 
 
 def plan(ctx: Context, state: BucketState) -> Change:
-    wanted_versioning = "Enabled" if ctx.spec.bucket.versioning else ""
-    reasons: list[str] = []
-    ops: list[Op] = []
     if not state.exists:
         ops = [Op.CREATE, Op.TAGS, Op.PUBLIC_ACCESS_BLOCK, Op.OWNERSHIP, Op.ENCRYPTION]
-        if wanted_versioning:
+        if wanted_versioning(ctx):
             ops.append(Op.VERSIONING)
+        ops.append(Op.LIFECYCLE)
         if tls_wanted(ctx):
             ops.append(Op.POLICY)
         return change_for(KIND, state.name, ["missing"], ops, exists=False)
-    if state.public_access_block != PUBLIC_ACCESS_BLOCK:
-        off = [
-            k
-            for k, v in PUBLIC_ACCESS_BLOCK.items()
-            if (state.public_access_block or {}).get(k) != v
-        ]
-        reasons.append(f"public access block off ({', '.join(off)})")
-        ops.append(Op.PUBLIC_ACCESS_BLOCK)
-    if state.ownership != "BucketOwnerEnforced":
-        reasons.append(f"object ownership {state.ownership or 'unset'}, want BucketOwnerEnforced")
-        ops.append(Op.OWNERSHIP)
-    if state.encryption != "AES256":
-        reasons.append(f"encryption {state.encryption or 'none'}, want AES256")
-        ops.append(Op.ENCRYPTION)
-    if (state.versioning == "Enabled") != bool(wanted_versioning):
-        have = state.versioning or "off"
-        reasons.append(f"versioning {have}, want {'Enabled' if wanted_versioning else 'off'}")
-        ops.append(Op.VERSIONING)
-    have_tls = current_tls_statement(state.policy)
+    reasons: list[str] = []
+    ops: list[Op] = []
+    for drift, op in (
+        (public_access_drift(state.public_access_block), Op.PUBLIC_ACCESS_BLOCK),
+        (ownership_drift(state.ownership), Op.OWNERSHIP),
+        (encryption_drift(ctx, state.encryption), Op.ENCRYPTION),
+        (versioning_drift(ctx, state.versioning), Op.VERSIONING),
+        (lifecycle_drift(ctx, state.lifecycle), Op.LIFECYCLE),
+        (policy_drift(ctx, state.policy), Op.POLICY),
+    ):
+        if drift:
+            reasons.extend(drift)
+            ops.append(op)
+    return change_for(KIND, state.name, reasons, ops, exists=True)
+
+
+def policy_drift(ctx: Context, policy: dict[str, Any] | None) -> list[str]:
+    have_tls = current_tls_statement(policy)
     if tls_wanted(ctx) and have_tls != tls_statement(ctx):
-        reasons.append(
+        return [
             "TLS-only policy statement missing"
             if not have_tls
             else "TLS-only policy statement differs"
-        )
-        ops.append(Op.POLICY)
-    elif not tls_wanted(ctx) and have_tls:
+        ]
+    if not tls_wanted(ctx) and have_tls:
         why = (
             "the endpoint is plain HTTP" if ctx.spec.bucket.enforce_tls else "enforce_tls is false"
         )
-        reasons.append(f"TLS-only policy statement present, {why}")
-        ops.append(Op.POLICY)
-    return change_for(KIND, state.name, reasons, ops, exists=True)
+        return [f"TLS-only policy statement present, {why}"]
+    return []
 
 
 def apply(ctx: Context, state: BucketState, change: Change) -> Change:
@@ -259,38 +255,6 @@ def taken_error(name: str) -> AwsError:
     )
 
 
-def set_public_access_block(ctx: Context, state: BucketState) -> None:
-    s3 = ctx.client("s3")
-    s3.put_public_access_block(
-        Bucket=state.name, PublicAccessBlockConfiguration=dict(PUBLIC_ACCESS_BLOCK)
-    )
-
-
-def set_ownership(ctx: Context, state: BucketState) -> None:
-    s3 = ctx.client("s3")
-    s3.put_bucket_ownership_controls(
-        Bucket=state.name,
-        OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-    )
-
-
-def set_encryption(ctx: Context, state: BucketState) -> None:
-    s3 = ctx.client("s3")
-    s3.put_bucket_encryption(
-        Bucket=state.name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-    )
-
-
-def set_versioning(ctx: Context, state: BucketState) -> None:
-    s3 = ctx.client("s3")
-    # A bucket once versioned can only be suspended, never unversioned again.
-    status = "Enabled" if ctx.spec.bucket.versioning else "Suspended"
-    s3.put_bucket_versioning(Bucket=state.name, VersioningConfiguration={"Status": status})
-
-
 def set_policy(ctx: Context, state: BucketState) -> None:
     write_policy(ctx, state.name, merged_policy(ctx, state.policy))
 
@@ -304,26 +268,34 @@ def set_tags(ctx: Context, state: BucketState) -> None:
     s3.put_bucket_tagging(Bucket=state.name, Tagging={"TagSet": tag_list(ctx.spec.tags)})
 
 
+def set_lifecycle(ctx: Context, state: BucketState) -> None:
+    write_rules(ctx, state.name, merged(state.lifecycle, wanted_rules(ctx)))
+
+
+def strip_lifecycle(ctx: Context, state: BucketState) -> None:
+    write_rules(ctx, state.name, merged(state.lifecycle, []))
+
+
 PERFORM = {
     Op.TAGS: set_tags,
-    Op.PUBLIC_ACCESS_BLOCK: set_public_access_block,
-    Op.OWNERSHIP: set_ownership,
-    Op.ENCRYPTION: set_encryption,
-    Op.VERSIONING: set_versioning,
+    Op.PUBLIC_ACCESS_BLOCK: lambda ctx, state: set_public_access_block(ctx, state.name),
+    Op.OWNERSHIP: lambda ctx, state: set_ownership(ctx, state.name),
+    Op.ENCRYPTION: lambda ctx, state: set_encryption(ctx, state.name),
+    Op.VERSIONING: lambda ctx, state: set_versioning(ctx, state.name),
+    Op.LIFECYCLE: set_lifecycle,
     Op.POLICY: set_policy,
     Op.STRIP_POLICY: strip_tls_statement,
+    Op.STRIP_LIFECYCLE: strip_lifecycle,
 }
 
 
 def plan_destroy(ctx: Context, state: BucketState) -> Change:
-    """Delete only a bucket pipectl created; from an adopted one remove only the TLS statement.
-    A bucket holding objects (any version or delete marker) is kept unless `ctx.delete_data`."""
+    """Delete only a bucket pipectl created; from an adopted one remove only pipectl's additions
+    (its TLS statement and lifecycle rules). A bucket holding objects (any version or delete
+    marker) is kept unless `ctx.delete_data`."""
     verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
     if verdict is not None:
-        if verdict.action is Action.KEEP and current_tls_statement(state.policy):
-            reason = "not created by pipectl: only pipectl's TLS policy statement is removed"
-            return Change(KIND, state.name, Action.UPDATE, (reason,), (Op.STRIP_POLICY,))
-        return verdict
+        return strip_additions(state) if verdict.action is Action.KEEP else verdict
     if not state.holds_objects:
         return Change(KIND, state.name, Action.DELETE, ("holds no objects",), (Op.DELETE,))
     if not ctx.delete_data:
@@ -340,6 +312,22 @@ def plan_destroy(ctx: Context, state: BucketState) -> Change:
         ("with every object version (--delete-data)",),
         (Op.EMPTY, Op.DELETE),
     )
+
+
+def strip_additions(state: BucketState) -> Change:
+    """An adopted bucket keeps everything but pipectl's policy statement and lifecycle rules
+    (its encryption and versioning stay as they are: weakening them is not pipectl's call)."""
+    ops, what = [], []
+    if current_tls_statement(state.policy):
+        ops.append(Op.STRIP_POLICY)
+        what.append("TLS policy statement")
+    if ours(state.lifecycle):
+        ops.append(Op.STRIP_LIFECYCLE)
+        what.append("lifecycle rules")
+    if not ops:
+        return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
+    reason = f"not created by pipectl: only pipectl's {' and '.join(what)} removed"
+    return Change(KIND, state.name, Action.UPDATE, (reason,), tuple(ops))
 
 
 def holds_objects(s3: Any, name: str) -> bool:
@@ -365,8 +353,7 @@ EMPTY_ATTEMPTS = 3  # objects may still arrive while the bucket is emptied
 
 
 def destroy(ctx: Context, state: BucketState, change: Change) -> Change:
-    if Op.STRIP_POLICY in change.ops:
-        strip_tls_statement(ctx, state)
+    perform(ctx, state, [op for op in change.ops if op in PERFORM], PERFORM, parallel=True)
     if Op.DELETE in change.ops:
         return delete(ctx, state, change)
     return change

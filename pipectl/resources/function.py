@@ -1,6 +1,8 @@
 """The Lambda function: code uploaded only when CodeSha256 differs, configuration updated only when
 a field differs, readiness awaited with 1 s polls, IAM propagation retried, plus its async invoke
-configuration (retries, event age, on-failure destination)."""
+configuration (retries, event age, on-failure destination). Its State decides first
+(function_health.py): a Pending function is waited for, an Inactive one woken, a Failed one
+recreated when it is pipectl's and refused when it is not."""
 
 from __future__ import annotations
 
@@ -22,6 +24,15 @@ from pipectl.resources.common import (
     perform,
     teardown_verdict,
     unless_missing,
+)
+from pipectl.resources.function_health import (
+    Condition,
+    Health,
+    health_of,
+    last_modified,
+    wait_ready,
+    wait_settled,
+    wake,
 )
 from pipectl.retry import retry
 
@@ -55,6 +66,8 @@ class Op(BaseOp):
         "lambda.PutFunctionEventInvokeConfig",
     )
     DELETE = "delete", "lambda.DeleteFunction"
+    WAIT = "wait", "lambda.GetFunction"  # Pending or an update in progress: until it settles
+    WAKE = "wake", "lambda.Invoke", "lambda.GetFunction"  # Inactive: invoke, then until Active
 
 
 # The permission and the trigger need the function to exist, with its code and configuration
@@ -96,6 +109,7 @@ def read(ctx: Context) -> FunctionState:
         config=response["Configuration"],
         tags=response.get("Tags", {}),
         invoke_config=values["invoke"],
+        changed_at=last_modified(response["Configuration"]),
     )
 
 
@@ -190,8 +204,20 @@ def plan(ctx: Context, state: FunctionState) -> Change:
     if not state.exists:
         create = Op.CREATE if direct else Op.CREATE_VIA_BUCKET
         return change_for(KIND, state.name, ["missing"], [create, Op.INVOKE_CONFIG], False)
-    reasons, ops = config_drift(ctx, state.config), []
-    if reasons:
+    health = health_of(state.config)
+    if health.condition in {Condition.FAILED, Condition.UNKNOWN}:
+        return plan_unhealthy(ctx, state, health)
+    reasons: list[str] = []
+    ops: list[Op] = []
+    if health.condition is Condition.SETTLING:
+        reasons.append(f"{health.describe()}: `up` waits until it is ready")
+        ops.append(Op.WAIT)
+    elif health.condition is Condition.INACTIVE:
+        reasons.append(f"{health.describe()}: `up` wakes it")
+        ops.append(Op.WAKE)
+    drift = config_drift(ctx, state.config)
+    if drift:
+        reasons.extend(drift)
         ops.append(Op.CONFIGURATION)
     code = Op.CODE if direct else Op.CODE_VIA_BUCKET
     if state.config.get("CodeSha256") != package_of(ctx).sha256:
@@ -207,6 +233,24 @@ def plan(ctx: Context, state: FunctionState) -> Change:
         reasons.extend(invoke_drift)
         ops.append(Op.REPLACE_INVOKE_CONFIG if state.invoke_config else Op.INVOKE_CONFIG)
     return change_for(KIND, state.name, reasons, ops, exists=True)
+
+
+def plan_unhealthy(ctx: Context, state: FunctionState, health: Health) -> Change:
+    """A Failed function never recovers by waiting; Lambda says to delete and recreate it. pipectl
+    does that only to its own function (which also loses its resource policy: the permission is
+    part of it, see registry.py); an adopted one, or a state pipectl does not know, is refused."""
+    managed = state.managed(ctx.spec.pipeline)
+    if health.condition is Condition.FAILED and managed:
+        reason = f"{health.describe()}: `up` deletes and recreates it (Failed never recovers)"
+        create = Op.CREATE if package_of(ctx).fits_direct_upload else Op.CREATE_VIA_BUCKET
+        ops = (Op.DELETE, create, Op.INVOKE_CONFIG)
+        return Change(KIND, state.name, Action.UPDATE, (reason,), ops, replaces=True)
+    problem = AwsError(
+        f"function {state.name} is unusable: {health.describe()}",
+        health.advice(managed),
+        "FunctionUnusable",
+    )
+    return Change(KIND, state.name, Action.FAILED, (problem.message,), problem=problem)
 
 
 def apply(ctx: Context, state: FunctionState, change: Change) -> Change:
@@ -320,34 +364,6 @@ def update(ctx: Context, lam: Any, call: Any) -> None:
     wait_ready(ctx, lam, response, "function_updated_v2")
 
 
-def wait_ready(ctx: Context, lam: Any, response: dict[str, Any], waiter_name: str) -> None:
-    """Skip the wait when the response already says Active/Successful; else poll every second."""
-    if is_ready(response):
-        return
-    waiter = lam.get_waiter(waiter_name)
-    attempts = max(1, int(ctx.deadlines.ready))
-    try:
-        waiter.wait(
-            FunctionName=ctx.spec.function.name, WaiterConfig={"Delay": 1, "MaxAttempts": attempts}
-        )
-    except Exception as exc:
-        last = getattr(exc, "last_response", None) or {}
-        config = last.get("Configuration", last)
-        reason = config.get("StateReason") or config.get("LastUpdateStatusReason") or str(exc)
-        raise AwsError(
-            f"function {ctx.spec.function.name} did not become ready: {reason}",
-            "see the function in the Lambda console; run `pipectl up` again once fixed",
-        ) from None
-
-
-def is_ready(response: dict[str, Any]) -> bool:
-    return (
-        bool(response)
-        and response.get("State", "Active") == "Active"
-        and response.get("LastUpdateStatus", "Successful") == "Successful"
-    )
-
-
 def put_invoke_config(ctx: Context, state: FunctionState) -> None:
     write_invoke_config(ctx, replace_existing=False)
 
@@ -396,6 +412,8 @@ PERFORM = {
     Op.INVOKE_CONFIG: put_invoke_config,
     Op.REPLACE_INVOKE_CONFIG: replace_invoke_config,
     Op.DELETE: delete,
+    Op.WAIT: wait_settled,
+    Op.WAKE: wake,
 }
 
 

@@ -13,6 +13,7 @@ from pipectl.resources.base import ResourceState
 from pipectl.resources.common import delete_quietly, perform, teardown_verdict
 
 KIND = "log_group"
+STRICT_RETENTION_DAYS = 365
 
 
 class Op(BaseOp):
@@ -44,20 +45,33 @@ def read(ctx: Context) -> LogGroupState:
     tags = None
     if ctx.with_tags or ctx.teardown:
         tags = logs.list_tags_for_resource(resourceArn=ctx.log_group_arn).get("tags", {})
+    created_ms = group.get("creationTime")
     return LogGroupState(
-        name=name, exists=True, retention_days=group.get("retentionInDays"), tags=tags
+        name=name,
+        exists=True,
+        retention_days=group.get("retentionInDays"),
+        tags=tags,
+        changed_at=created_ms / 1000 if created_ms else None,
     )
 
 
 def plan(ctx: Context, state: LogGroupState) -> Change:
     if not state.exists:
         return change_for(KIND, state.name, ["missing"], [Op.CREATE, Op.RETENTION], exists=False)
-    wanted = ctx.spec.function.log_retention_days
+    wanted = retention_days(ctx)
     if state.retention_days != wanted:
         have = f"{state.retention_days} days" if state.retention_days else "never expire"
-        reason = f"retention {have}, want {wanted} days"
+        why = " (security: strict)" if wanted != ctx.spec.function.log_retention_days else ""
+        reason = f"retention {have}, want {wanted} days{why}"
         return change_for(KIND, state.name, [reason], [Op.RETENTION], exists=True)
     return change_for(KIND, state.name, [], [], exists=True)
+
+
+def retention_days(ctx: Context) -> int:
+    """function.log_retention_days; `security: strict` keeps logs at least a year (the usual
+    audit horizon, and what scanners check), longer when configured longer."""
+    configured = ctx.spec.function.log_retention_days
+    return max(configured, STRICT_RETENTION_DAYS) if ctx.spec.strict else configured
 
 
 def create(ctx: Context, state: LogGroupState) -> None:
@@ -70,7 +84,7 @@ def create(ctx: Context, state: LogGroupState) -> None:
 
 def set_retention(ctx: Context, state: LogGroupState) -> None:
     ctx.client("logs").put_retention_policy(
-        logGroupName=state.name, retentionInDays=ctx.spec.function.log_retention_days
+        logGroupName=state.name, retentionInDays=retention_days(ctx)
     )
 
 

@@ -1,8 +1,10 @@
 """The resources of a pipeline, in the order `up` converges them: the only list of kinds.
 
 Each entry names the module implementing the `Resource` contract (see base.py), what it waits for
-on the way up and on the way down (`down` runs the same graph with its own edges), and when it is
-part of the pipeline at all. Adding a resource means one module and one line here.
+on the way up and on the way down (`down` runs the same graph with its own edges), when it is
+part of the pipeline at all, and what it lives in (`lives_in`: when that resource is recreated,
+this one is planned as missing, since it goes with it). Adding a resource means one module and
+one line here.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Kind:
     # LATE_OPS aside: a package uploaded to the bucket needs its versioning settled, which
     # decides how the upload is deleted afterwards (function.code_source).
     also_after_up: Callable[[Context], tuple[str, ...]] = no_edges
+    lives_in: str | None = None
 
     @property
     def late_ops(self) -> frozenset[Any]:
@@ -68,6 +71,12 @@ KINDS: tuple[Kind, ...] = (
         after_down=("permission",),
         also_after_up=when_code_goes_through_the_bucket,
     ),
-    Kind("permission", permission, after_up=("function",), after_down=("trigger",)),
+    Kind(
+        "permission",
+        permission,
+        after_up=("function",),
+        after_down=("trigger",),
+        lives_in="function",  # a statement in the function's resource policy
+    ),
     Kind("trigger", trigger, after_up=("permission", "bucket")),
 )

@@ -45,6 +45,7 @@ class Op(BaseOp):
 # only when the function runs, so it is put while the function is being created.
 LATE_OPS = (Op.POLICY,)
 
+# What any Lambda execution role trusts (a lab's LabRole too): the Lambda service.
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -55,6 +56,20 @@ TRUST_POLICY = {
         }
     ],
 }
+
+
+def trust_policy(ctx: Context) -> dict[str, Any]:
+    """The role pipectl creates trusts Lambda only when it acts for a function in this account
+    (aws:SourceAccount), against the cross-service confused deputy. Lambda supplies the function
+    owner's account when it assumes an execution role: AWS's own published execution-role trust
+    policy carries this condition (aws/agent-toolkit-for-aws, serverless-skills
+    lambda-trust-policy.json), and the IAM guide recommends it on service-role trust policies
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html)."""
+    statement = {
+        **TRUST_POLICY["Statement"][0],
+        "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+    }
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +177,7 @@ def read_created(ctx: Context, role: dict[str, Any] | None) -> RoleState:
         trust_policy=trust,
         tags=tags_dict(role["Tags"]) if "Tags" in role else None,
         details_read=False,
+        changed_at=role["CreateDate"].timestamp() if "CreateDate" in role else None,
     )
 
 
@@ -225,8 +241,10 @@ def plan(ctx: Context, state: RoleState) -> Change:
     if not state.exists:
         return change_for(KIND, state.name, ["missing"], [Op.CREATE, Op.POLICY], exists=False)
     reasons, ops = [], []
-    if state.trust_policy != TRUST_POLICY:
-        reasons.append("trust policy differs (want lambda.amazonaws.com only)")
+    if state.trust_policy != trust_policy(ctx):
+        reasons.append(
+            f"trust policy differs (want lambda.amazonaws.com, from account {ctx.account_id} only)"
+        )
         ops.append(Op.TRUST)
     if state.inline_policy != least_privilege_policy(ctx):
         reasons.append(
@@ -247,7 +265,7 @@ def create(ctx: Context, state: RoleState) -> None:
     try:
         ctx.client("iam").create_role(
             RoleName=state.name,
-            AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+            AssumeRolePolicyDocument=json.dumps(trust_policy(ctx)),
             Description=f"Execution role of {ctx.spec.function.name}, made by pipectl",
             Tags=tag_list(ctx.spec.tags),
         )
@@ -267,7 +285,7 @@ def create(ctx: Context, state: RoleState) -> None:
 
 def set_trust(ctx: Context, state: RoleState) -> None:
     ctx.client("iam").update_assume_role_policy(
-        RoleName=state.name, PolicyDocument=json.dumps(TRUST_POLICY)
+        RoleName=state.name, PolicyDocument=json.dumps(trust_policy(ctx))
     )
 
 

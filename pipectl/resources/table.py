@@ -1,5 +1,6 @@
-"""The results table: partition key `file_name` (String), on-demand billing. A table that exists
-with another key schema is a problem `up` refuses, never silently reused or replaced."""
+"""The results table: partition key `file_name` (String), on-demand billing, and with
+`security: strict` the protections in table_protection.py. A table that exists with another key
+schema is a problem `up` refuses, never silently reused or replaced."""
 
 from __future__ import annotations
 
@@ -13,11 +14,22 @@ from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState
 from pipectl.resources.common import (
     delete_quietly,
+    parallel_reads,
     perform,
     tag_list,
     tags_dict,
     teardown_verdict,
     unless_missing,
+)
+from pipectl.resources.table_protection import (
+    deletion_protection_drift,
+    enable_pitr,
+    encryption_drift,
+    pitr_drift,
+    read_pitr,
+    sse_type,
+    strict_create_args,
+    update_table,
 )
 
 KIND = "table"
@@ -26,6 +38,10 @@ KIND = "table"
 class Op(BaseOp):
     CREATE = "create", "dynamodb.CreateTable", "dynamodb.DescribeTable"
     BILLING = "billing", "dynamodb.UpdateTable", "dynamodb.DescribeTable"
+    ENCRYPTION = "encryption", "dynamodb.UpdateTable", "dynamodb.DescribeTable"
+    DELETION_PROTECTION = "deletion_protection", "dynamodb.UpdateTable", "dynamodb.DescribeTable"
+    POINT_IN_TIME_RECOVERY = "point_in_time_recovery", "dynamodb.UpdateContinuousBackups"
+    UNPROTECT = "unprotect", "dynamodb.UpdateTable", "dynamodb.DescribeTable"
     DELETE = "delete", "dynamodb.DeleteTable"
 
 
@@ -35,6 +51,9 @@ class TableState(ResourceState):
     billing_mode: str = ""
     status: str = ""
     arn: str = ""
+    sse: str = ""  # "KMS", or "" for a key AWS owns (the default)
+    deletion_protection: bool = False
+    pitr: bool | None = None  # read only with security: strict
     holds_items: bool | None = None  # read only for teardown
 
 
@@ -50,6 +69,13 @@ def read(ctx: Context) -> TableState:
     if response is None:
         return TableState(name=name, exists=False)
     table = response["Table"]
+    readers: dict[str, Any] = {}
+    if ctx.with_tags or ctx.teardown:
+        readers["tags"] = lambda: read_tags(dynamodb, table["TableArn"])
+    if ctx.teardown:
+        readers["holds_items"] = lambda: holds_items(dynamodb, name)
+    if ctx.spec.strict:
+        readers["pitr"] = lambda: read_pitr(dynamodb, name)
     types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
     keys = tuple(
         (k["AttributeName"], k["KeyType"], types.get(k["AttributeName"], "?"))
@@ -62,9 +88,15 @@ def read(ctx: Context) -> TableState:
         billing_mode=table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
         status=table.get("TableStatus", ""),
         arn=table["TableArn"],
-        tags=read_tags(dynamodb, table["TableArn"]) if ctx.with_tags or ctx.teardown else None,
-        holds_items=holds_items(dynamodb, name) if ctx.teardown else None,
+        changed_at=epoch(table.get("CreationDateTime")),
+        sse=sse_type(table),
+        deletion_protection=bool(table.get("DeletionProtectionEnabled")),
+        **parallel_reads(readers),
     )
+
+
+def epoch(moment: Any) -> float | None:
+    return moment.timestamp() if hasattr(moment, "timestamp") else None
 
 
 def read_tags(dynamodb: Any, arn: str) -> dict[str, str]:
@@ -96,14 +128,28 @@ def key_schema_problem(ctx: Context, state: TableState) -> AwsError | None:
 
 def plan(ctx: Context, state: TableState) -> Change:
     if not state.exists:
-        return change_for(KIND, state.name, ["missing"], [Op.CREATE], exists=False)
+        ops = [Op.CREATE, Op.POINT_IN_TIME_RECOVERY] if ctx.spec.strict else [Op.CREATE]
+        return change_for(KIND, state.name, ["missing"], ops, exists=False)
     problem = key_schema_problem(ctx, state)
     if problem is not None:
         return Change(KIND, state.name, Action.FAILED, (problem.message,), problem=problem)
-    if state.billing_mode != "PAY_PER_REQUEST":
-        reason = f"billing {state.billing_mode}, want PAY_PER_REQUEST"
-        return change_for(KIND, state.name, [reason], [Op.BILLING], exists=True)
-    return change_for(KIND, state.name, [], [], exists=True)
+    reasons: list[str] = []
+    ops: list[Op] = []
+    billing = (
+        [f"billing {state.billing_mode}, want PAY_PER_REQUEST"]
+        if state.billing_mode != "PAY_PER_REQUEST"
+        else []
+    )
+    for drift, op in (
+        (billing, Op.BILLING),
+        (encryption_drift(ctx, state.sse), Op.ENCRYPTION),
+        (deletion_protection_drift(ctx, state.deletion_protection), Op.DELETION_PROTECTION),
+        (pitr_drift(ctx, state.pitr), Op.POINT_IN_TIME_RECOVERY),
+    ):
+        if drift:
+            reasons.extend(drift)
+            ops.append(op)
+    return change_for(KIND, state.name, reasons, ops, exists=True)
 
 
 def apply(ctx: Context, state: TableState, change: Change) -> Change:
@@ -119,15 +165,33 @@ def create(ctx: Context, state: TableState) -> None:
         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
         Tags=tag_list(ctx.spec.tags),
+        **strict_create_args(ctx),
     )
     wait_active(ctx, response["TableDescription"].get("TableStatus", ""))
 
 
 def set_billing(ctx: Context, state: TableState) -> None:
-    response = ctx.client("dynamodb").update_table(
-        TableName=state.name, BillingMode="PAY_PER_REQUEST"
-    )
-    wait_active(ctx, response["TableDescription"].get("TableStatus", ""))
+    wait_active(ctx, update_table(ctx, state.name, BillingMode="PAY_PER_REQUEST"))
+
+
+def set_encryption(ctx: Context, state: TableState) -> None:
+    """SSE under the AWS-managed key: SSEType KMS without a key id."""
+    sse = {"Enabled": True, "SSEType": "KMS"}
+    wait_active(ctx, update_table(ctx, state.name, SSESpecification=sse))
+
+
+def protect(ctx: Context, state: TableState) -> None:
+    wait_active(ctx, update_table(ctx, state.name, DeletionProtectionEnabled=True))
+
+
+def unprotect(ctx: Context, state: TableState) -> None:
+    """Lift deletion protection so that DeleteTable can succeed (a table pipectl owns only:
+    plan_destroy never plans this for an adopted table)."""
+    wait_active(ctx, update_table(ctx, state.name, DeletionProtectionEnabled=False))
+
+
+def set_pitr(ctx: Context, state: TableState) -> None:
+    enable_pitr(ctx, state.name)
 
 
 def wait_active(ctx: Context, status: str) -> None:
@@ -146,22 +210,35 @@ def delete(ctx: Context, state: TableState) -> None:
     )
 
 
-PERFORM = {Op.CREATE: create, Op.BILLING: set_billing, Op.DELETE: delete}
+PERFORM = {
+    Op.CREATE: create,
+    Op.BILLING: set_billing,
+    Op.ENCRYPTION: set_encryption,
+    Op.DELETION_PROTECTION: protect,
+    Op.POINT_IN_TIME_RECOVERY: set_pitr,
+    Op.UNPROTECT: unprotect,
+    Op.DELETE: delete,
+}
 
 
 def plan_destroy(ctx: Context, state: TableState) -> Change:
     verdict = teardown_verdict(KIND, state, ctx.spec.pipeline)
     if verdict:
         return verdict
-    if not state.holds_items:
-        return Change(KIND, state.name, Action.DELETE, ("holds no items",), (Op.DELETE,))
-    if not ctx.delete_data:
+    if state.holds_items and not ctx.delete_data:
         return Change(
             KIND, state.name, Action.KEEP, ("holds items: pass --delete-data to delete it",)
         )
-    return Change(
-        KIND, state.name, Action.DELETE, ("with its items (--delete-data)",), (Op.DELETE,)
-    )
+    reason = "with its items (--delete-data)" if state.holds_items else "holds no items"
+    if state.deletion_protection:
+        return Change(
+            KIND,
+            state.name,
+            Action.DELETE,
+            (f"{reason}; its deletion protection lifted first",),
+            (Op.UNPROTECT, Op.DELETE),
+        )
+    return Change(KIND, state.name, Action.DELETE, (reason,), (Op.DELETE,))
 
 
 def destroy(ctx: Context, state: TableState, change: Change) -> Change:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pipectl.context import Context
 from pipectl.resources import table as table_resource
+from pipectl.resources.function_health import health_of
 from pipectl.resources.permission import statement_drift
 from pipectl.resources.trigger import entry_drift, filter_rules
 from pipectl.verify.result import Check
@@ -110,17 +111,15 @@ def check_function(ctx: Context, state: Any) -> Check:
     name = ctx.spec.function.name
     if not state.exists:
         return Check("function", False, f"function {name} does not exist", "run `pipectl up`")
-    config = state.config
-    status, update = config.get("State", "Active"), config.get("LastUpdateStatus", "Successful")
-    if status != "Active" or update == "Failed":
-        reason = config.get("StateReason") or config.get("LastUpdateStatusReason") or ""
+    health = health_of(state.config)
+    if not health.ready:
         return Check(
             "function",
             False,
-            f"function {name} is {status} (last update {update}){': ' + reason if reason else ''}",
-            "wait for it to become Active, or run `pipectl up`",
+            f"function {name} cannot run: {health.describe()}",
+            health.advice(state.managed(ctx.spec.pipeline)),
         )
-    return Check("function", True, f"{name} is Active ({config.get('Runtime', '?')})")
+    return Check("function", True, f"{name} is Active ({state.config.get('Runtime', '?')})")
 
 
 def check_table(ctx: Context, state: Any) -> Check:

@@ -9,6 +9,10 @@ from typing import Any
 from pipectl.logs import LogEvent
 
 OnCheck = Callable[["Check"], None]
+# Which failed check explains the others: a missing function also loses its permission (the
+# policy lives in it), and the trigger needs bucket, function and permission. The headline names
+# the first failed check in this order: the cause, not the first symptom listed.
+CAUSE_ORDER = ("bucket", "function", "table", "permission", "trigger")
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,19 @@ class VerifyResult:
     def failed(self) -> Check | None:
         return next((c for c in self.checks if not c.ok), None)
 
+    @property
+    def cause(self) -> Check | None:
+        """The failed check to name in the headline (see CAUSE_ORDER); later steps (upload,
+        item, logs, invocation) in the order they ran."""
+        failed = [c for c in self.checks if not c.ok]
+        rank = {name: index for index, name in enumerate(CAUSE_ORDER)}
+        ordered = sorted(failed, key=lambda c: rank.get(c.name, len(rank)))
+        return ordered[0] if ordered else None
+
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "cause": self.cause.name if self.cause else None,
             "key": self.key,
             "latency_ms": self.item_ms,
             "logs_latency_ms": self.logs_ms,

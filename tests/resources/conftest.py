@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 
+import boto3
 import pytest
 
+from pipectl import packaging
 from pipectl.aws import Aws, Target
 from pipectl.config import Spec
 from pipectl.pipeline import Timing, connect
-from pipectl.resources import role
+from pipectl.resources import bucket, function, permission, role
 
 
 @pytest.fixture
@@ -48,3 +53,82 @@ def build_spec(**sections) -> Spec:
 @pytest.fixture
 def spec_with():
     return build_spec
+
+
+@pytest.fixture
+def ready(make_ctx):
+    """Bucket, function and permission in place: what the trigger step runs after."""
+    boto3.client("iam").create_role(
+        RoleName="LabRole", AssumeRolePolicyDocument=json.dumps(role.TRUST_POLICY)
+    )
+
+    def build(spec=None):
+        ctx, _ = make_ctx(spec)
+        package = packaging.build()
+        for module in (bucket, permission):
+            state = module.read(ctx)
+            if module is permission:
+                fstate = function.read(ctx)
+                ctx.package = package  # up builds the package before planning
+                function.apply(ctx, fstate, function.plan(ctx, fstate))
+                state = module.read(ctx)
+            module.apply(ctx, state, module.plan(ctx, state))
+        return ctx
+
+    return build
+
+
+class Foreign:
+    """Other teams' notification destinations in the same (mocked) account."""
+
+    def function(self, name: str = "theirs") -> str:
+        """Another team's function, with the permission S3 needs to invoke it."""
+        lam = boto3.client("lambda")
+        role_arn = boto3.client("iam").get_role(RoleName="LabRole")["Role"]["Arn"]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", "def lambda_handler(event, context):\n    return 1\n")
+        arn = lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="app.lambda_handler",
+            Code={"ZipFile": buffer.getvalue()},
+        )["FunctionArn"]
+        lam.add_permission(
+            FunctionName=name,
+            StatementId="s3",
+            Action="lambda:InvokeFunction",
+            Principal="s3.amazonaws.com",
+        )
+        return arn
+
+    def queue(self, name: str = "their-queue", allow_s3: bool = True) -> str:
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        if allow_s3:
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "SQS:SendMessage",
+                        "Resource": arn,
+                        "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}},
+                    }
+                ],
+            }
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+        return arn
+
+    def topic(self, name: str = "their-topic") -> str:
+        return boto3.client("sns").create_topic(Name=name)["TopicArn"]
+
+
+@pytest.fixture
+def foreign(mocked) -> Foreign:
+    return Foreign()

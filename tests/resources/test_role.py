@@ -49,7 +49,11 @@ def test_auto_without_lab_role_creates_least_privilege_role(make_ctx):
     role.apply(ctx, state, role.plan(ctx, state))
     iam = boto3.client("iam")
     created = iam.get_role(RoleName=state.name)["Role"]
-    assert created["AssumeRolePolicyDocument"] == role.TRUST_POLICY
+    trust = created["AssumeRolePolicyDocument"]
+    assert trust == role.trust_policy(ctx)
+    [statement] = trust["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     tags = {t["Key"]: t["Value"] for t in created["Tags"]}
     assert tags == {"managed-by": "pipectl", "pipectl-pipeline": "serverless-data"}
     document = iam.get_role_policy(RoleName=state.name, PolicyName="pipectl-serverless-data")
