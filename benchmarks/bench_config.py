@@ -21,7 +21,7 @@ import sys, time
 t0 = time.process_time()
 import pipectl.cli as cli
 t1 = time.process_time()
-from pipectl.config import find_config_file, load_spec
+from pipectl.config.model import find_config_file, load_spec
 load_spec(find_config_file(None))
 t2 = time.process_time()
 import typer

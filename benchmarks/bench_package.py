@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipectl import packaging
-from pipectl.platforms import lambda_platform
+from pipectl.build import packaging
+from pipectl.build.platforms import lambda_platform
 
 WARM_TARGET_S = 0.5
 

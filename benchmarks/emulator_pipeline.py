@@ -1,5 +1,6 @@
 """The pipeline the emulator benchmarks measure: pipectl's bundled handler (handler/app.py,
-zipped by pipectl.packaging as `pipectl up` zips it) behind an S3 bucket, writing to a DynamoDB
+zipped by pipectl.build.packaging as `pipectl up` zips it) behind an S3 bucket, writing to a
+DynamoDB
 table, deployed with plain boto3 on a started emulator. A module, not a benchmark."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from pipectl import packaging
+from pipectl.build import packaging
 from pipectl.local import server
 from pipectl.resources.role import TRUST_POLICY
 

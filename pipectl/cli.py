@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from types import UnionType
 from typing import Annotated, Any
 
 import typer
 
 from pipectl import __version__
-from pipectl.errors import EXIT_INTERRUPTED, PipectlError, UsageError
+from pipectl.cli_edge import command, without_pydantic
+from pipectl.errors import EXIT_INTERRUPTED, UsageError
 from pipectl.runtime import GlobalOptions, Runtime
 
 app = typer.Typer(
@@ -28,114 +25,6 @@ local_app = typer.Typer(
     help="The embedded AWS emulator (no account, no Docker).", no_args_is_help=True
 )
 app.add_typer(local_app, name="local")
-
-
-def global_option(
-    name: str, default: Any, kind: Any, *flags: str, **option: Any
-) -> inspect.Parameter:
-    """One of the flags every command takes after its name."""
-    annotation = Annotated[kind, typer.Option(*flags, **option)]
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
-    )
-
-
-COMMON_PARAMETERS = [
-    global_option(
-        "config",
-        None,
-        str | None,  # a string, not a Path: see PlainValues
-        "--config",
-        "-c",
-        metavar="PATH",
-        envvar="PIPECTL_CONFIG",
-        help="Config file (default ./pipectl.yaml when present).",
-        show_default=False,
-    ),
-    global_option("profile", None, str | None, help="AWS profile (else AWS_PROFILE / default)."),
-    global_option("region", None, str | None, help="AWS region (wins over the config)."),
-    global_option(
-        "endpoint_url", None, str | None, help="AWS-compatible endpoint (else AWS_ENDPOINT_URL)."
-    ),
-    global_option(
-        "local", False, bool, "--local", help="Use the embedded emulator (started if needed)."
-    ),
-    global_option("json_output", False, bool, "--json", help="Print one JSON document on stdout."),
-    global_option("verbose", False, bool, "--verbose", "-v", help="Show each AWS call."),
-]
-COMMON_NAMES = [p.name for p in COMMON_PARAMETERS]
-
-
-def command(
-    group: typer.Typer = app, name: str | None = None
-) -> Callable[[Callable[..., int]], Any]:
-    """Register a command that takes the global flags after its name. The wrapped function gets
-    (opts, ui, runtime, **its own flags) and returns an exit code; every pipectl error becomes
-    one or two lines and its exit code here, so no traceback ever reaches a user."""
-
-    def decorate(func: Callable[..., int]) -> Any:
-        own = [
-            p
-            for p in inspect.signature(func, eval_str=True).parameters.values()
-            if p.name not in {"opts", "ui", "runtime"}
-        ]
-        ctx_param = inspect.Parameter(
-            "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
-        )
-
-        @functools.wraps(func)
-        def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
-            from pipectl.ui import UI
-
-            common = {name: kwargs.pop(name) for name in COMMON_NAMES}
-            opts = GlobalOptions(
-                config=str(common["config"]) if common["config"] else None,
-                profile=common["profile"],
-                region=common["region"],
-                endpoint_url=common["endpoint_url"],
-                local=common["local"],
-                json=common["json_output"],
-                verbose=common["verbose"],
-            )
-            ui = UI(json_mode=opts.json, verbose=opts.verbose)
-            runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
-            code = run_safely(
-                lambda: func(opts=opts, ui=ui, runtime=runtime, **kwargs), ui, opts, func.__name__
-            )
-            raise typer.Exit(code)
-
-        wrapper.__signature__ = inspect.Signature([ctx_param, *own, *COMMON_PARAMETERS])  # type: ignore[attr-defined]
-        return group.command(name=name)(wrapper)
-
-    return decorate
-
-
-def run_safely(call: Callable[[], int], ui: Any, opts: GlobalOptions, name: str = "") -> int:
-    from pipectl.aws import is_botocore_error, translate
-
-    try:
-        return call()
-    except PipectlError as exc:
-        report_error(ui, opts, exc)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        again = f": run `pipectl {name}` again to finish" if name in {"up", "down"} else ""
-        ui.info(f"[yellow]interrupted[/]{again}")
-        if opts.json:
-            ui.document({"ok": False, "error": "interrupted"})
-        return EXIT_INTERRUPTED
-    except Exception as exc:
-        if not is_botocore_error(exc):
-            raise
-        error = translate(exc)
-        report_error(ui, opts, error)
-        return error.exit_code
-
-
-def report_error(ui: Any, opts: GlobalOptions, exc: PipectlError) -> None:
-    ui.error(exc)
-    if opts.json:
-        ui.document({"ok": False, "error": exc.message, "hint": exc.hint})
 
 
 def version_callback(value: bool) -> None:
@@ -156,7 +45,7 @@ def root(
     """Build, check, watch and remove an S3 -> Lambda -> DynamoDB pipeline."""
 
 
-@command()
+@command(app)
 def init(
     opts: GlobalOptions,
     ui: Any,
@@ -176,10 +65,10 @@ def init(
     ] = None,
 ) -> int:
     """Write pipectl.yaml from config.example.yaml, names filled in."""
-    from pipectl import configfile
+    from pipectl.config import file as configfile
 
     if handler is not None:
-        from pipectl import code_commands
+        from pipectl.commands import code as code_commands
 
         return code_commands.init_handler(opts, ui, Path(handler), Path(path), force)
     written = configfile.write_initial(Path(path), force=force, region=opts.region)
@@ -190,7 +79,7 @@ def init(
     return 0
 
 
-@command()
+@command(app)
 def up(
     opts: GlobalOptions,
     ui: Any,
@@ -205,20 +94,20 @@ def up(
 ) -> int:
     """Create or converge the bucket, table, role, log group, queue, function, permission and
     trigger."""
-    from pipectl import commands
+    from pipectl.commands import lifecycle
 
-    return commands.up(opts, ui, runtime, dry_run=dry_run, role=role, create_role=create_role)
+    return lifecycle.up(opts, ui, runtime, dry_run=dry_run, role=role, create_role=create_role)
 
 
-@command()
+@command(app)
 def status(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
     """Show every resource, whether it exists, who manages it, and its drift from the config."""
-    from pipectl import commands
+    from pipectl.commands import lifecycle
 
-    return commands.status(opts, ui, runtime)
+    return lifecycle.status(opts, ui, runtime)
 
 
-@command()
+@command(app)
 def down(
     opts: GlobalOptions,
     ui: Any,
@@ -232,7 +121,7 @@ def down(
     ] = False,
 ) -> int:
     """Remove what pipectl made, and nothing else."""
-    from pipectl import commands
+    from pipectl.commands import lifecycle
 
     if not (yes or dry_run) and not sys.stdin.isatty():
         # Refused before any AWS call: a script must say --yes (or --dry-run) explicitly.
@@ -241,7 +130,7 @@ def down(
     def confirm(prompt: str) -> bool:
         return typer.confirm(prompt, default=False, err=True)
 
-    return commands.down(
+    return lifecycle.down(
         opts,
         ui,
         runtime,
@@ -251,7 +140,7 @@ def down(
     )
 
 
-@command()
+@command(app)
 def backfill(
     opts: GlobalOptions,
     ui: Any,
@@ -277,7 +166,7 @@ def backfill(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> int:
     """Send objects already in the bucket through the function (it runs on Lambda)."""
-    from pipectl import data_commands
+    from pipectl.commands import data as data_commands
 
     def confirm(prompt: str) -> bool:
         return typer.confirm(prompt, default=False, err=True)
@@ -297,7 +186,7 @@ def backfill(
     )
 
 
-@command()
+@command(app)
 def results(
     opts: GlobalOptions,
     ui: Any,
@@ -306,12 +195,12 @@ def results(
     limit: Annotated[int, typer.Option("--limit", help="How many items at most.")] = 20,
 ) -> int:
     """The table's items (the first --limit a scan finds, newest first among them)."""
-    from pipectl import data_commands
+    from pipectl.commands import data as data_commands
 
     return data_commands.results(opts, ui, runtime, prefix=prefix, limit=limit)
 
 
-@command()
+@command(app)
 def verify(
     opts: GlobalOptions,
     ui: Any,
@@ -325,12 +214,12 @@ def verify(
     ] = False,
 ) -> int:
     """Upload a probe file and follow it: its DynamoDB item, then its CloudWatch log lines."""
-    from pipectl import commands
+    from pipectl.commands import checks
 
-    return commands.verify(opts, ui, runtime, timeout=timeout, keep=keep)
+    return checks.verify(opts, ui, runtime, timeout=timeout, keep=keep)
 
 
-@command()
+@command(app)
 def logs(
     opts: GlobalOptions,
     ui: Any,
@@ -346,14 +235,12 @@ def logs(
     ] = None,
 ) -> int:
     """The function's CloudWatch log events (--json: one JSON object per line)."""
-    from pipectl import commands
+    from pipectl.commands import checks
 
-    return commands.logs(
-        opts, ui, runtime, since=since, follow=follow, filter_pattern=filter_pattern
-    )
+    return checks.logs(opts, ui, runtime, since=since, follow=follow, filter_pattern=filter_pattern)
 
 
-@command()
+@command(app)
 def stats(
     opts: GlobalOptions,
     ui: Any,
@@ -366,12 +253,12 @@ def stats(
     ] = False,
 ) -> int:
     """Invocations, errors, retries, cold starts, latency percentiles and what it all costs."""
-    from pipectl import commands
+    from pipectl.commands import checks
 
-    return commands.stats(opts, ui, runtime, since=since, watch=watch)
+    return checks.stats(opts, ui, runtime, since=since, watch=watch)
 
 
-@command()
+@command(app)
 def package(
     opts: GlobalOptions,
     ui: Any,
@@ -382,12 +269,12 @@ def package(
     ] = None,
 ) -> int:
     """Write the exact deployment zip `up` uploads (--local: the emulator's); no AWS call."""
-    from pipectl import code_commands
+    from pipectl.commands import code as code_commands
 
     return code_commands.package(opts, ui, runtime, output)
 
 
-@command()
+@command(app)
 def invoke(
     opts: GlobalOptions,
     ui: Any,
@@ -400,12 +287,12 @@ def invoke(
     ] = None,
 ) -> int:
     """Send one event through the deployed function and show its result and log tail."""
-    from pipectl import code_commands
+    from pipectl.commands import code as code_commands
 
     return code_commands.invoke(opts, ui, runtime, key, event)
 
 
-@command()
+@command(app)
 def replay(
     opts: GlobalOptions,
     ui: Any,
@@ -421,7 +308,7 @@ def replay(
     ] = False,
 ) -> int:
     """Invoke the function again with each failed event waiting in the on-failure queue."""
-    from pipectl import replay_command
+    from pipectl.commands import replay as replay_command
 
     if not (yes or dry_run) and not sys.stdin.isatty():
         # Refused before any AWS call: a script must say --yes (or --dry-run) explicitly.
@@ -453,68 +340,25 @@ def local_start(
     ] = None,
 ) -> int:
     """Start the emulator in the background (no-op when it already runs)."""
-    from pipectl import commands
+    from pipectl.commands import emulator
 
-    return commands.local_start(opts, ui, runtime, port)
+    return emulator.local_start(opts, ui, runtime, port)
 
 
 @command(local_app, "stop")
 def local_stop(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
     """Stop the emulator."""
-    from pipectl import commands
+    from pipectl.commands import emulator
 
-    return commands.local_stop(opts, ui, runtime)
+    return emulator.local_stop(opts, ui, runtime)
 
 
 @command(local_app, "status")
 def local_status(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
     """Say whether the emulator runs, where, and for how long."""
-    from pipectl import commands
+    from pipectl.commands import emulator
 
-    return commands.local_status(opts, ui, runtime)
-
-
-class PlainValues:
-    """Typer's conversion of one option, minus pydantic where the value already is what the
-    option wants: Typer 0.29 builds a pydantic TypeAdapter for every option it converts, even
-    for an option left unset (None) or a string given to a string option, and importing pydantic
-    for that costs ~60 ms of a run. Any other value (a number given as text) is converted by
-    Typer itself, unchanged. Path options are declared as strings for this reason: Typer
-    converts a Path through pydantic too."""
-
-    PLAIN = (str, int, float, Path)
-
-    def __init__(self, descriptor: Any) -> None:
-        self.descriptor = descriptor
-        self.full: Any = None
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        if value is None and not (param.multiple or param.nargs == -1):
-            return None
-        if type(value) in self.PLAIN and value_fits(value, self.descriptor.annotation):
-            return value
-        if self.full is None:
-            from typer._coercion import build_runtime_param
-
-            self.full = build_runtime_param(self.descriptor)
-        return self.full.coerce(value, param=param, ctx=ctx)
-
-
-def value_fits(value: Any, annotation: Any) -> bool:
-    """`value` is of `annotation`'s type, or of one of an Optional's (no conversion needed)."""
-    members = getattr(annotation, "__args__", None) if type(annotation) is UnionType else None
-    return any(type(value) is member for member in (members or (annotation,)))
-
-
-def without_pydantic(command: Any) -> Any:
-    """`command` with PlainValues for each option's conversion (where this Typer has them)."""
-    help_option = command.get_help_option(typer.Context(command))  # made once, then reused
-    for param in [*getattr(command, "params", []), help_option]:
-        if hasattr(param, "_runtime_param") and hasattr(param, "type_descriptor"):
-            param._runtime_param = PlainValues(param.type_descriptor)
-    for sub in getattr(command, "commands", {}).values():
-        without_pydantic(sub)
-    return command
+    return emulator.local_status(opts, ui, runtime)
 
 
 def main() -> None:

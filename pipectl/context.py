@@ -14,9 +14,9 @@ if TYPE_CHECKING:  # kept out of the import: `pipectl --help` loads neither sche
     from pathlib import Path
 
     from pipectl.aws import Aws
-    from pipectl.config import Spec
+    from pipectl.build.packaging import Package
+    from pipectl.config.model import Spec
     from pipectl.ledger import Ledger
-    from pipectl.packaging import Package
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipectl.aws import Aws
-from pipectl.config import Spec
+from pipectl.config.model import Spec
 from pipectl.context import Context, Deadlines, Timing
 from pipectl.errors import PipectlError
 from pipectl.plan import Action, Change, GraphResult, Progress, Step, run_graph

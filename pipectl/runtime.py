@@ -12,9 +12,9 @@ from pipectl.aws import Aws, ClientHook, Target
 from pipectl.errors import UsageError
 
 if TYPE_CHECKING:  # imported when first needed: `pipectl --help` loads no schema nor resources
-    from pipectl.config import Spec
+    from pipectl.build.dependencies import PipRunner
+    from pipectl.config.model import Spec
     from pipectl.context import Timing
-    from pipectl.dependencies import PipRunner
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Runtime:
 
 
 def load_config(opts: GlobalOptions) -> Spec:
-    from pipectl.config import find_config_file, load_spec
+    from pipectl.config.model import find_config_file, load_spec
 
     return load_spec(find_config_file(opts.config))
 
@@ -58,7 +58,7 @@ def with_role_flags(spec: Spec, role_name: str | None, create_role: bool) -> Spe
     """--role NAME / --create-role win over role.* in the config."""
     if role_name and create_role:
         raise UsageError("--role and --create-role exclude each other", "pass only one of them")
-    from pipectl.config import RoleSpec
+    from pipectl.config.model import RoleSpec
     from pipectl.names import check_role_name
 
     if role_name:
@@ -88,7 +88,7 @@ def check_flags(opts: GlobalOptions) -> None:
 
 def resolve_target(opts: GlobalOptions, spec: Spec, runtime: Runtime) -> Target:
     """Flags win over the config, the config over boto3's own environment and profile."""
-    from pipectl.config import resolve_region
+    from pipectl.config.model import resolve_region
 
     check_flags(opts)
     if opts.local:

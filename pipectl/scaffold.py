@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipectl import configfile, packaging
-from pipectl.config import parse_spec, read_yaml
+from pipectl.build import packaging
+from pipectl.config import file as configfile
+from pipectl.config.model import parse_spec, read_yaml
 from pipectl.errors import UsageError
 
 REQUIREMENTS_TEXT = """\

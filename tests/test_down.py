@@ -633,8 +633,8 @@ def test_a_failed_step_skips_what_depends_on_it(cli, moto_url, faults):
 
 
 def down_in_process(moto_url: str, runtime, answer: bool, json_mode: bool = False):
-    """commands.down with an injected confirmation (the CLI's asks on the terminal)."""
-    from pipectl import commands
+    """lifecycle.down with an injected confirmation (the CLI's asks on the terminal)."""
+    from pipectl.commands import lifecycle
     from pipectl.runtime import GlobalOptions
     from pipectl.ui import UI
 
@@ -645,7 +645,7 @@ def down_in_process(moto_url: str, runtime, answer: bool, json_mode: bool = Fals
         return answer
 
     opts = GlobalOptions(endpoint_url=moto_url, json=json_mode)
-    code = commands.down(
+    code = lifecycle.down(
         opts, UI(json_mode=json_mode), runtime, delete_data=False, dry_run=False, confirm=confirm
     )
     return code, prompts

@@ -10,9 +10,10 @@ from dataclasses import replace
 import boto3
 import pytest
 
-from pipectl import packaging, pipeline
+from pipectl import pipeline
 from pipectl.aws import Aws, Target
-from pipectl.config import Spec
+from pipectl.build import packaging
+from pipectl.config.model import Spec
 from pipectl.plan import Action
 from pipectl.resources import role
 

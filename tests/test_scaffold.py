@@ -10,8 +10,9 @@ import sys
 import pytest
 import yaml
 
-from pipectl import configfile, packaging
-from pipectl.config import FunctionSpec, Spec, parse_spec
+from pipectl.build import packaging
+from pipectl.config import file as configfile
+from pipectl.config.model import FunctionSpec, Spec, parse_spec
 
 USER_CONFIG = """\
 # my lab pipeline -- keep these notes

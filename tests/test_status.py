@@ -488,7 +488,7 @@ def test_human_output_marks_where_it_is_broken(cli, moto_url):
 
 def test_diagram_branches_line_up_under_the_function():
     from pipectl.pipeline import ResourceStatus
-    from pipectl.status_view import diagram
+    from pipectl.views.status import diagram
 
     statuses = [
         ResourceStatus(kind, kind, True, True, ())

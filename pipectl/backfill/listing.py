@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pipectl.backfill.records import ListedObject
-from pipectl.packaging import CODE_PREFIX
+from pipectl.build.packaging import CODE_PREFIX
 
 LIST_PARALLEL = 8  # prefixes listed side by side
 SPLIT_DEPTH = 2  # "/" levels looked into for prefixes to list side by side

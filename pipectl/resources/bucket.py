@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipectl.aws import error_code, http_status, translate
+from pipectl.build.packaging import CODE_PREFIX
 from pipectl.context import Context
 from pipectl.errors import AwsError
-from pipectl.packaging import CODE_PREFIX
 from pipectl.plan import Action, Change, change_for
 from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState

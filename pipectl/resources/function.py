@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipectl.aws import error_code, error_message
+from pipectl.build.packaging import Package
 from pipectl.context import Context
 from pipectl.errors import AwsError
-from pipectl.packaging import Package
 from pipectl.plan import Action, Change, change_for
 from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState

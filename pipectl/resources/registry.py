@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipectl.config import Spec
+from pipectl.config.model import Spec
 from pipectl.context import Context
 from pipectl.resources import bucket, function, log_group, permission, queue, role, table, trigger
 

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from pipectl.aws import error_code, translate
-from pipectl.config import LAB_ROLES
+from pipectl.config.model import LAB_ROLES
 from pipectl.context import Context
 from pipectl.errors import AwsError, UsageError
 from pipectl.plan import Action, Change, change_for

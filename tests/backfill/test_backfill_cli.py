@@ -135,7 +135,7 @@ def test_human_output_summarises(pipeline, cli, fake_lambda):
 
 def backfill_in_process(runtime, answer: bool):
     """data_commands.backfill with an injected confirmation (the CLI's asks on the terminal)."""
-    from pipectl import data_commands
+    from pipectl.commands import data as data_commands
     from pipectl.runtime import GlobalOptions
     from pipectl.ui import UI
 

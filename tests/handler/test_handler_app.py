@@ -289,7 +289,7 @@ def test_pipectl_own_code_uploads_are_not_data(
 ) -> None:
     """A deployment zip over 50 MB passes through the bucket under .pipectl/ (packaging.py): its
     event must not become an item, or `down` would keep the table for it."""
-    from pipectl.packaging import CODE_PREFIX
+    from pipectl.build.packaging import CODE_PREFIX
 
     assert CODE_PREFIX.startswith(app.PIPECTL_PREFIX)
     event = {"Records": [make_record(f"{CODE_PREFIX}fn/abc.zip"), make_record("data.csv")]}

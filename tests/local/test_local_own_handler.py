@@ -11,8 +11,8 @@ import boto3
 import pytest
 from emulator_helpers import free_port, wait_for
 
+from pipectl.build.platforms import local_platform
 from pipectl.local import server
-from pipectl.platforms import local_platform
 
 ECHO_HANDLER = "def lambda_handler(event, context):\n    return {'echo': event}\n"
 FAILING_HANDLER = """\

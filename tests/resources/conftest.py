@@ -11,9 +11,9 @@ from dataclasses import replace
 import boto3
 import pytest
 
-from pipectl import packaging
 from pipectl.aws import Aws, Target
-from pipectl.config import Spec
+from pipectl.build import packaging
+from pipectl.config.model import Spec
 from pipectl.pipeline import Timing, connect
 from pipectl.resources import bucket, function, permission, role
 

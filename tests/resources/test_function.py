@@ -4,7 +4,7 @@ import zipfile
 import boto3
 import pytest
 
-from pipectl import packaging
+from pipectl.build import packaging
 from pipectl.errors import AwsError
 from pipectl.plan import Action
 from pipectl.resources import function, role

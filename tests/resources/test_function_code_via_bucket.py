@@ -3,7 +3,7 @@ pipeline's bucket under a pipectl-owned key, which is deleted once Lambda has th
 the function step after the bucket then; `down` removes a leftover and does not count it as data.
 
 Packages are real zips that report themselves too big (`OverRequestSize`), so that no test moves
-50 MB; the size rule itself is tested in tests/test_packaging.py. Buckets here go without the
+50 MB; the size rule itself is tested in tests/build/test_packaging.py. Buckets here go without the
 TLS-only policy statement: moto denies every object request under it (it does not see TLS)."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
-from pipectl import packaging, pipeline
-from pipectl.packaging import CODE_PREFIX
+from pipectl import pipeline
+from pipectl.build import packaging
+from pipectl.build.packaging import CODE_PREFIX
 from pipectl.plan import Action
 from pipectl.resources import bucket, function, registry, role
 

@@ -6,7 +6,8 @@ import inspect
 
 import boto3
 
-from pipectl import packaging, pipeline
+from pipectl import pipeline
+from pipectl.build import packaging
 from pipectl.plan import Op
 from pipectl.resources.registry import KINDS
 

@@ -1,0 +1,166 @@
+"""How every command is wired to the command line: the global flags each command takes after its
+name, the error edge (every pipectl error becomes one or two lines and its exit code; no traceback
+reaches a user) and Typer's option conversion without pydantic."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any
+
+import typer
+
+from pipectl.errors import EXIT_INTERRUPTED, PipectlError
+from pipectl.runtime import GlobalOptions, Runtime
+
+
+def global_option(
+    name: str, default: Any, kind: Any, *flags: str, **option: Any
+) -> inspect.Parameter:
+    """One of the flags every command takes after its name."""
+    annotation = Annotated[kind, typer.Option(*flags, **option)]
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+COMMON_PARAMETERS = [
+    global_option(
+        "config",
+        None,
+        str | None,  # a string, not a Path: see PlainValues
+        "--config",
+        "-c",
+        metavar="PATH",
+        envvar="PIPECTL_CONFIG",
+        help="Config file (default ./pipectl.yaml when present).",
+        show_default=False,
+    ),
+    global_option("profile", None, str | None, help="AWS profile (else AWS_PROFILE / default)."),
+    global_option("region", None, str | None, help="AWS region (wins over the config)."),
+    global_option(
+        "endpoint_url", None, str | None, help="AWS-compatible endpoint (else AWS_ENDPOINT_URL)."
+    ),
+    global_option(
+        "local", False, bool, "--local", help="Use the embedded emulator (started if needed)."
+    ),
+    global_option("json_output", False, bool, "--json", help="Print one JSON document on stdout."),
+    global_option("verbose", False, bool, "--verbose", "-v", help="Show each AWS call."),
+]
+COMMON_NAMES = [p.name for p in COMMON_PARAMETERS]
+
+
+def command(group: typer.Typer, name: str | None = None) -> Callable[[Callable[..., int]], Any]:
+    """Register a command that takes the global flags after its name. The wrapped function gets
+    (opts, ui, runtime, **its own flags) and returns an exit code; every pipectl error becomes
+    one or two lines and its exit code here, so no traceback ever reaches a user."""
+
+    def decorate(func: Callable[..., int]) -> Any:
+        own = [
+            p
+            for p in inspect.signature(func, eval_str=True).parameters.values()
+            if p.name not in {"opts", "ui", "runtime"}
+        ]
+        ctx_param = inspect.Parameter(
+            "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+        )
+
+        @functools.wraps(func)
+        def wrapper(ctx: typer.Context, **kwargs: Any) -> None:
+            from pipectl.ui import UI
+
+            common = {name: kwargs.pop(name) for name in COMMON_NAMES}
+            opts = GlobalOptions(
+                config=str(common["config"]) if common["config"] else None,
+                profile=common["profile"],
+                region=common["region"],
+                endpoint_url=common["endpoint_url"],
+                local=common["local"],
+                json=common["json_output"],
+                verbose=common["verbose"],
+            )
+            ui = UI(json_mode=opts.json, verbose=opts.verbose)
+            runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+            code = run_safely(
+                lambda: func(opts=opts, ui=ui, runtime=runtime, **kwargs), ui, opts, func.__name__
+            )
+            raise typer.Exit(code)
+
+        wrapper.__signature__ = inspect.Signature([ctx_param, *own, *COMMON_PARAMETERS])  # type: ignore[attr-defined]
+        return group.command(name=name)(wrapper)
+
+    return decorate
+
+
+def run_safely(call: Callable[[], int], ui: Any, opts: GlobalOptions, name: str = "") -> int:
+    from pipectl.aws import is_botocore_error, translate
+
+    try:
+        return call()
+    except PipectlError as exc:
+        report_error(ui, opts, exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        again = f": run `pipectl {name}` again to finish" if name in {"up", "down"} else ""
+        ui.info(f"[yellow]interrupted[/]{again}")
+        if opts.json:
+            ui.document({"ok": False, "error": "interrupted"})
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if not is_botocore_error(exc):
+            raise
+        error = translate(exc)
+        report_error(ui, opts, error)
+        return error.exit_code
+
+
+def report_error(ui: Any, opts: GlobalOptions, exc: PipectlError) -> None:
+    ui.error(exc)
+    if opts.json:
+        ui.document({"ok": False, "error": exc.message, "hint": exc.hint})
+
+
+class PlainValues:
+    """Typer's conversion of one option, minus pydantic where the value already is what the
+    option wants: Typer 0.29 builds a pydantic TypeAdapter for every option it converts, even
+    for an option left unset (None) or a string given to a string option, and importing pydantic
+    for that costs ~60 ms of a run. Any other value (a number given as text) is converted by
+    Typer itself, unchanged. Path options are declared as strings for this reason: Typer
+    converts a Path through pydantic too."""
+
+    PLAIN = (str, int, float, Path)
+
+    def __init__(self, descriptor: Any) -> None:
+        self.descriptor = descriptor
+        self.full: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None and not (param.multiple or param.nargs == -1):
+            return None
+        if type(value) in self.PLAIN and value_fits(value, self.descriptor.annotation):
+            return value
+        if self.full is None:
+            from typer._coercion import build_runtime_param
+
+            self.full = build_runtime_param(self.descriptor)
+        return self.full.coerce(value, param=param, ctx=ctx)
+
+
+def value_fits(value: Any, annotation: Any) -> bool:
+    """`value` is of `annotation`'s type, or of one of an Optional's (no conversion needed)."""
+    members = getattr(annotation, "__args__", None) if type(annotation) is UnionType else None
+    return any(type(value) is member for member in (members or (annotation,)))
+
+
+def without_pydantic(command: Any) -> Any:
+    """`command` with PlainValues for each option's conversion (where this Typer has them)."""
+    help_option = command.get_help_option(typer.Context(command))  # made once, then reused
+    for param in [*getattr(command, "params", []), help_option]:
+        if hasattr(param, "_runtime_param") and hasattr(param, "type_descriptor"):
+            param._runtime_param = PlainValues(param.type_descriptor)
+    for sub in getattr(command, "commands", {}).values():
+        without_pydantic(sub)
+    return command
