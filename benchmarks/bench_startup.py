@@ -40,6 +40,9 @@ def commands() -> dict[str, list[str]]:
     }
 
 
+TARGET_HELP_RATIO = 0.5  # issue 17: `pipectl --help` within half of `aws --version`
+
+
 def time_command(command: list[str], runs: int) -> float:
     """Median seconds over `runs`, after one untimed run to warm the file cache."""
     env = dict(os.environ, NO_COLOR="1")
@@ -60,6 +63,9 @@ def run(runs: int) -> dict[str, float]:
     for label, seconds in results.items():
         print(f"{label:<26} {seconds * 1000:>9.0f} {seconds / aws:>15.2f}")
     print(f"medians of {runs} runs each, new process per run")
+    ratio = results["pipectl --help"] / aws
+    verdict = "met" if ratio <= TARGET_HELP_RATIO else "NOT MET"
+    print(f"pipectl --help ÷ aws --version: {ratio:.2f} (target <= {TARGET_HELP_RATIO}: {verdict})")
     return results
 
 

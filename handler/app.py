@@ -372,10 +372,14 @@ def _log_in_order(results: dict[int, Result], start: int, request_id: str | None
     return start
 
 
+# The reasons of a record whose conditional PutItem DynamoDB rejected (the ordering rule).
+CONDITION_REASONS = ("stale_or_duplicate", "newer_item_or_duplicate")
+
+
 def _log_result(result: Result, request_id: str | None) -> None:
     level = {"processed": "INFO", "skipped": "WARNING", "failed": "ERROR"}[result.outcome]
     fields = dict(result.fields)
-    if fields.get("reason") in ("stale_or_duplicate", "newer_item_or_duplicate"):
+    if fields.get("reason") in CONDITION_REASONS:
         level = "INFO"  # expected under at-least-once delivery and backfills
     _log(
         level,
@@ -423,10 +427,12 @@ def lambda_handler(event: Any, context: Any) -> dict[str, int]:
     for result in results.values():
         counts[result.outcome] += 1
     backfill = sum(obj.source == SOURCE_BACKFILL for obj in objects.values())
+    rejected = sum(r.fields.get("reason") in CONDITION_REASONS for r in results.values())
     _log(
         "ERROR" if counts["failed"] else "INFO",
         "invocation summary",
         **counts,
+        rejected_writes=rejected,  # skipped by the condition: DynamoDB bills each as a write
         records=len(records),
         backfill=backfill,
         request_id=request_id,

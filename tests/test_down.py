@@ -389,7 +389,7 @@ def test_versioned_bucket_is_emptied_of_every_version_and_marker(cli, moto_url, 
 
 
 def test_empty_bucket_deletes_in_batches_page_by_page(moto_url):
-    from pipectl.resources.bucket import empty_bucket
+    from pipectl.resources.bucket_contents import empty_bucket
 
     s3 = client("s3", moto_url)
     s3.create_bucket(Bucket="many")

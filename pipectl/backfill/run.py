@@ -85,10 +85,11 @@ class Result:
     dry_run: bool
     interrupted: bool = False
     stopped_by: PipectlError | None = None
+    cancelled: bool = False  # the user declined the prompt: nothing was listed or sent
 
     @property
     def ok(self) -> bool:
-        return not (self.interrupted or self.stopped_by or self.tally.failed)
+        return not (self.interrupted or self.stopped_by or self.tally.failed or self.cancelled)
 
     def as_json(self) -> dict[str, Any]:
         t = self.tally
@@ -108,6 +109,8 @@ class Result:
             document["keys"] = list(t.would_send)
         if self.interrupted:
             document["interrupted"] = True
+        if self.cancelled:
+            document["cancelled"] = True
         if self.stopped_by is not None:
             document["error"] = self.stopped_by.message
             document["hint"] = self.stopped_by.hint

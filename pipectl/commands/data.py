@@ -84,7 +84,7 @@ def backfill(
     """`confirm` asks the user; None means --yes. Without a terminal to ask on (`can_ask`
     False) a real run needs --yes, refused before any AWS call as `down` does."""
     from pipectl.backfill import preflight, records
-    from pipectl.backfill.run import Backfill
+    from pipectl.backfill.run import Backfill, Result, Tally
     from pipectl.views import backfill as backfill_view
 
     spec = load_config(opts)
@@ -103,8 +103,8 @@ def backfill(
         backfill_view.header(ui, target, options, run_id)
     if confirm is not None and not dry_run and not confirm(backfill_view.prompt(target, options)):
         ui.info("cancelled: nothing was sent")
-        if opts.json:
-            ui.document({"ok": False, "cancelled": True})
+        if opts.json:  # every field a script reads, as for a run that sent nothing
+            ui.document(Result(run_id, Tally(), dry_run, cancelled=True).as_json())
         return EXIT_FAILED
     with backfill_view.LiveProgress(ui) as progress:
         job = Backfill(ctx.aws, target, options, ctx.timing, run_id, progress.update)

@@ -125,7 +125,11 @@ def confirmation_prompt(work: list[Change]) -> str:
 
 def report_kept(ui: UI, changes: Any) -> list[Change]:
     """Below the table: which resources were kept for their data, and how to remove them too."""
-    with_data = [c for c in changes if c.action is Action.KEEP and "--delete-data" in c.detail]
+    with_data = [  # a kept bucket may still lose pipectl's own leftovers (an UPDATE)
+        c
+        for c in changes
+        if c.action in {Action.KEEP, Action.UPDATE} and "--delete-data" in c.detail
+    ]
     if with_data:
         names = ", ".join(f"{c.resource} {literal(c.name)}" for c in with_data)
         ui.info(

@@ -16,6 +16,12 @@ from pipectl.errors import AwsError
 from pipectl.plan import Action, Change, change_for
 from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState
+from pipectl.resources.bucket_contents import (
+    empty_bucket,
+    holds_leftover_code,
+    holds_objects,
+    remove_leftover_code,
+)
 from pipectl.resources.bucket_lifecycle import (
     lifecycle_drift,
     merged,
@@ -74,6 +80,7 @@ class Op(BaseOp):
     STRIP_POLICY = "strip_policy", "s3.PutBucketPolicy"
     STRIP_LIFECYCLE = "strip_lifecycle", "s3.PutBucketLifecycleConfiguration"
     EMPTY = "empty", "s3.ListObjectVersions", "s3.DeleteObjects"
+    REMOVE_CODE = "remove_code", "s3.ListObjectVersions", "s3.DeleteObjects"
     DELETE = "delete", "s3.DeleteBucket"
 
 
@@ -101,6 +108,7 @@ class BucketState(ResourceState):
     lifecycle: list[dict[str, Any]] | None = None  # every rule, pipectl's and others'
     policy: dict[str, Any] | None = None
     holds_objects: bool | None = None  # read only for teardown
+    leftover_code: bool | None = None  # read only for teardown: a package `up` left (interrupted)
 
 
 def read(ctx: Context) -> BucketState:
@@ -122,6 +130,7 @@ def read(ctx: Context) -> BucketState:
         readers["tags"] = lambda: read_tags(s3, name)
     if ctx.teardown:
         readers["holds_objects"] = lambda: holds_objects(s3, name)
+        readers["leftover_code"] = lambda: holds_leftover_code(s3, name)
     values = parallel_reads(  # the probe's verdict (missing, taken) comes first
         {
             key: (read if key == "versioning" else unless_bucket_missing(read))
@@ -286,6 +295,7 @@ PERFORM = {
     Op.POLICY: set_policy,
     Op.STRIP_POLICY: strip_tls_statement,
     Op.STRIP_LIFECYCLE: strip_lifecycle,
+    Op.REMOVE_CODE: lambda ctx, state: remove_leftover_code(ctx.client("s3"), state.name),
 }
 
 
@@ -299,12 +309,11 @@ def plan_destroy(ctx: Context, state: BucketState) -> Change:
     if not state.holds_objects:
         return Change(KIND, state.name, Action.DELETE, ("holds no objects",), (Op.DELETE,))
     if not ctx.delete_data:
-        return Change(
-            KIND,
-            state.name,
-            Action.KEEP,
-            ("holds objects: pass --delete-data to empty and delete it",),
-        )
+        kept = "holds objects: pass --delete-data to empty and delete it"
+        if state.leftover_code:
+            reason = f"{kept}; only pipectl's leftover deployment package removed"
+            return Change(KIND, state.name, Action.UPDATE, (reason,), (Op.REMOVE_CODE,))
+        return Change(KIND, state.name, Action.KEEP, (kept,))
     return Change(
         KIND,
         state.name,
@@ -315,8 +324,9 @@ def plan_destroy(ctx: Context, state: BucketState) -> Change:
 
 
 def strip_additions(state: BucketState) -> Change:
-    """An adopted bucket keeps everything but pipectl's policy statement and lifecycle rules
-    (its encryption and versioning stay as they are: weakening them is not pipectl's call)."""
+    """An adopted bucket keeps everything but pipectl's policy statement, lifecycle rules and any
+    deployment package an interrupted `up` left in it (its encryption and versioning stay as
+    they are: weakening them is not pipectl's call)."""
     ops, what = [], []
     if current_tls_statement(state.policy):
         ops.append(Op.STRIP_POLICY)
@@ -324,29 +334,13 @@ def strip_additions(state: BucketState) -> Change:
     if ours(state.lifecycle):
         ops.append(Op.STRIP_LIFECYCLE)
         what.append("lifecycle rules")
+    if state.leftover_code:
+        ops.append(Op.REMOVE_CODE)
+        what.append("leftover deployment package")
     if not ops:
         return Change(KIND, state.name, Action.KEEP, ("not created by pipectl",))
-    reason = f"not created by pipectl: only pipectl's {' and '.join(what)} removed"
+    reason = f"not created by pipectl: only pipectl's {', '.join(what)} removed"
     return Change(KIND, state.name, Action.UPDATE, (reason,), tuple(ops))
-
-
-def holds_objects(s3: Any, name: str) -> bool:
-    """Any object, noncurrent version or delete marker (each would make DeleteBucket fail), not
-    counting a package `up` left under CODE_PREFIX (interrupted), which `delete` removes."""
-    first = s3.list_objects_v2(Bucket=name, MaxKeys=1).get("Contents", [])
-    if not first:
-        versions = s3.list_object_versions(Bucket=name, MaxKeys=1)
-        first = versions.get("Versions", []) + versions.get("DeleteMarkers", [])
-    if not first:
-        return False
-    if not first[0]["Key"].startswith(CODE_PREFIX):
-        return True
-    pages = s3.get_paginator("list_object_versions").paginate(Bucket=name)
-    return any(
-        not entry["Key"].startswith(CODE_PREFIX)
-        for page in pages
-        for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
-    )
 
 
 EMPTY_ATTEMPTS = 3  # objects may still arrive while the bucket is emptied
@@ -396,31 +390,3 @@ def delete(ctx: Context, state: BucketState, change: Change) -> Change:
         detail = f"emptied first: {deleted} deleted (every object version and delete marker)"
         return replace(change, reasons=(detail,))
     return change
-
-
-def empty_bucket(s3: Any, name: str, page_size: int = 1000, prefix: str = "") -> int:
-    """Delete every object version and delete marker: list the first page (S3 caps it at 1000
-    keys, which is also DeleteObjects' limit), delete it in one call, and list again until none
-    are left. Starting each listing afresh does not rely on markers of deleted keys. Returns how
-    many were deleted."""
-    deleted = 0
-    while True:
-        page = s3.list_object_versions(Bucket=name, MaxKeys=page_size, Prefix=prefix)
-        keys = [
-            {"Key": v["Key"], "VersionId": v["VersionId"]}
-            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-        ]
-        if not keys:
-            return deleted
-        for start in range(0, len(keys), 1000):
-            batch = keys[start : start + 1000]
-            response = s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
-            if response.get("Errors"):
-                first = response["Errors"][0]
-                raise AwsError(
-                    f"could not empty bucket {name}: {first.get('Code')} on {first.get('Key')} "
-                    f"({len(response['Errors'])} of {len(batch)} keys failed)",
-                    "check object lock / permissions and run `pipectl down --delete-data` again",
-                    str(first.get("Code", "")),
-                )
-            deleted += len(batch)

@@ -61,9 +61,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("table", table, after_down=("function",)),  # no event in flight may find it gone
     Kind("role", role, after_down=("function",)),
     Kind("log_group", log_group, after_down=("function",)),
-    Kind(
-        "queue", queue, after_down=("function",), configured=lambda s: s.function.on_failure_queue
-    ),
+    Kind("queue", queue, after_down=("function",), configured=on_failure_queue),
     Kind(
         "function",
         function,

@@ -17,7 +17,7 @@ from pipectl.plan import Action, Change, change_for
 from pipectl.plan import Op as BaseOp
 from pipectl.resources import permission
 from pipectl.resources.base import ResourceState
-from pipectl.resources.common import unless_missing
+from pipectl.resources.common import perform, unless_missing
 from pipectl.resources.notification_checks import (
     Destination,
     Entry,
@@ -185,10 +185,14 @@ def merged(
 
 
 def apply(ctx: Context, state: TriggerState, change: Change) -> Change:
-    if Op.PUT in change.ops:
-        # A bucket created in this run has no other entries: planning's read is still current.
-        put(ctx, merged(state.configuration, wanted_entry(ctx), state.name))
+    perform(ctx, state, change.ops, PERFORM)
     return change
+
+
+def put_entry(ctx: Context, state: TriggerState) -> None:
+    """pipectl's entry merged into the configuration read (a bucket created in this run has no
+    other entries: planning's read is still current)."""
+    put(ctx, merged(state.configuration, wanted_entry(ctx), state.name))
 
 
 def put(ctx: Context, configuration: dict[str, Any]) -> None:
@@ -294,12 +298,21 @@ def plan_destroy(ctx: Context, state: TriggerState) -> Change:
 
 
 def destroy(ctx: Context, state: TriggerState, change: Change) -> Change:
-    if Op.REMOVE in change.ops:
-        current = read(ctx)  # the latest configuration, so a foreign entry added since is kept
-        if current.exists:
-            foreign = foreign_entries(current.configuration, state.name)
-            problems = destination_problems(foreign, current.destinations)
-            if problems:
-                raise refusal(ctx, problems)
-            put(ctx, merged(current.configuration, None, state.name))
+    perform(ctx, state, change.ops, PERFORM)
     return change
+
+
+def remove_entry(ctx: Context, state: TriggerState) -> None:
+    """Write the latest configuration without pipectl's entry, so a foreign entry added since
+    planning is kept; S3 validates the entries that stay, so their problems are named first."""
+    current = read(ctx)
+    if not current.exists:
+        return
+    foreign = foreign_entries(current.configuration, state.name)
+    problems = destination_problems(foreign, current.destinations)
+    if problems:
+        raise refusal(ctx, problems)
+    put(ctx, merged(current.configuration, None, state.name))
+
+
+PERFORM = {Op.PUT: put_entry, Op.REMOVE: remove_entry}

@@ -47,7 +47,8 @@ TOTALS_QUERY = """filter @type = "REPORT"
 LINES_QUERY = """filter @message like /Task timed out after|Runtime exited with error/
     or @message like /invocation summary/ or @message like /^\\[ERROR\\] [\\w.]+:/
 | stats count(*) as lines, count(processed) as summaries,
-    sum(processed) as processed, sum(skipped) as skipped, sum(failed) as failed"""
+    sum(processed) as processed, sum(skipped) as skipped, sum(failed) as failed,
+    sum(rejected_writes) as rejected_writes"""
 PER_MINUTE_QUERY = """filter @type = "REPORT"
 | stats count(*) as invocations by bin(1m) as minute"""
 # The same power-of-two buckets as stats.histogram_bucket (the epsilon keeps 2^k in bucket k).
@@ -227,6 +228,7 @@ def usage_from_rows(rows: dict[str, list[dict[str, str]]]) -> Usage:
         max_memory_used_mb=round(number(totals.get("max_memory_mb"))),
         memory_size_mb=round(number(totals.get("memory_mb"))),
         records={name: whole(lines.get(name)) for name in ("processed", "skipped", "failed")},
+        rejected_writes=whole(lines.get("rejected_writes")),
     )
     for row in rows["per_minute"]:
         minute = insights_time(row.get("minute", ""))

@@ -47,6 +47,8 @@ RUNTIME_ERROR = re.compile(
 )
 SUMMARY_MESSAGE = "invocation summary"
 RECORD_OUTCOMES = ("processed", "skipped", "failed")
+# ...and the skipped records whose conditional write DynamoDB rejected (each billed as a write)
+SUMMARY_COUNTS = (*RECORD_OUTCOMES, "rejected_writes")
 # What FilterLogEvents needs to send back (CloudWatch filter pattern syntax: `?` is OR).
 FILTER_PATTERN = (
     '?REPORT ?"invocation summary" ?"[ERROR]" ?"Task timed out after" ?"Runtime exited with error"'
@@ -95,7 +97,7 @@ def summary_counts(message: str) -> dict[str, int] | None:
     fields = handler_fields(message)
     if not fields or fields.get("message") != SUMMARY_MESSAGE:
         return None
-    return {name: as_count(fields.get(name)) for name in RECORD_OUTCOMES}
+    return {name: as_count(fields.get(name)) for name in SUMMARY_COUNTS}
 
 
 def as_count(value: Any) -> int:
@@ -150,6 +152,7 @@ class Usage:
     max_memory_used_mb: int = 0
     memory_size_mb: int = 0  # 0: no REPORT line said
     records: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_OUTCOMES, 0))
+    rejected_writes: int = 0  # conditional PutItems DynamoDB rejected (the handler's summaries)
     per_minute: dict[int, int] = field(default_factory=dict)  # minute (epoch s) -> invocations
     histogram: dict[int, int] = field(default_factory=dict)  # histogram_bucket -> invocations
 
@@ -182,8 +185,9 @@ class Tally:
         elif is_runtime_error(message):
             self.usage.error_lines += 1
         else:
-            counts = summary_counts(message)
-            for name, count in (counts or {}).items():
+            counts = summary_counts(message) or {}
+            self.usage.rejected_writes += counts.pop("rejected_writes", 0)
+            for name, count in counts.items():
                 self.usage.records[name] += count
 
     def add_report(self, report: Report, timestamp_ms: int) -> None:
@@ -309,9 +313,8 @@ def build(
     notes: list[str] | None = None,
 ) -> Stats:
     """Price the usage: Lambda from what was billed, DynamoDB from the items written."""
-    cost = pricing.estimate(
-        usage.billed_mb_ms, usage.invocations, usage.records["processed"], prices
-    )
+    write_units = usage.records["processed"] + usage.rejected_writes  # a rejected one is billed
+    cost = pricing.estimate(usage.billed_mb_ms, usage.invocations, write_units, prices)
     return Stats(
         function=function,
         since_ms=since_ms,

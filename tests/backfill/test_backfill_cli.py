@@ -133,7 +133,7 @@ def test_human_output_summarises(pipeline, cli, fake_lambda):
     assert "30 dispatched" in result.stderr and "pipectl results" in result.stderr
 
 
-def backfill_in_process(runtime, answer: bool):
+def backfill_in_process(runtime, answer: bool, json_mode: bool = False):
     """data_commands.backfill with an injected confirmation (the CLI's asks on the terminal)."""
     from pipectl.commands import data as data_commands
     from pipectl.runtime import GlobalOptions
@@ -146,8 +146,8 @@ def backfill_in_process(runtime, answer: bool):
         return answer
 
     code = data_commands.backfill(
-        GlobalOptions(),
-        UI(),
+        GlobalOptions(json=json_mode),
+        UI(json_mode=json_mode),
         runtime,
         prefix="",
         since=None,
@@ -159,6 +159,19 @@ def backfill_in_process(runtime, answer: bool):
         can_ask=True,
     )
     return code, prompts
+
+
+def test_a_declined_prompt_still_prints_the_whole_json_document(
+    pipeline, runtime, fake_lambda, capsys
+):
+    """`--json` keeps its fields when the user says no, so a script reads them as for any run."""
+    pipeline(KEYS)
+    code, _ = backfill_in_process(runtime, False, json_mode=True)
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1 and fake_lambda.events == []
+    assert document["cancelled"] is True and document["ok"] is False
+    for name in ("objects", "dispatched", "skipped", "invocations", "failed"):
+        assert document[name] == 0, name
 
 
 @pytest.mark.parametrize("answer", [False, True])

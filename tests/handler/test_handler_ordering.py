@@ -142,6 +142,9 @@ def test_ordering_rule(
     result = app.lambda_handler({"Records": [copy.deepcopy(second)]}, CONTEXT)
 
     assert result == {"processed": 0, "skipped": 0, "failed": 0, outcome: 1}
+    lines = log_lines(capsys)
+    [summary] = [line for line in lines if line["message"] == "invocation summary"]
+    assert summary["rejected_writes"] == (1 if outcome == S else 0)  # billed as a write (stats)
     after = get_item(KEY)
     assert after is not None
     if outcome == S:
@@ -149,7 +152,7 @@ def test_ordering_rule(
         reason = (
             "newer_item_or_duplicate" if source_of(second) == "backfill" else "stale_or_duplicate"
         )
-        [line] = record_lines(capsys)
+        [line] = [line for line in lines if "outcome" in line]  # the record's own line
         assert (line["reason"], line["level"]) == (reason, "INFO")
     else:
         assert after["etag"] == {"S": second["s3"]["object"]["eTag"]}

@@ -139,7 +139,7 @@ def test_down_removes_a_leftover_package_and_does_not_keep_the_bucket_for_it(mak
     assert ctx.bucket_name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
-def test_a_leftover_package_beside_user_data_still_keeps_the_bucket(make_ctx, no_tls):
+def test_a_bucket_kept_for_its_data_loses_only_the_leftover_package(make_ctx, no_tls):
     ctx, _ = make_ctx(no_tls)
     converge(ctx, bucket)
     s3 = ctx.client("s3")
@@ -147,5 +147,41 @@ def test_a_leftover_package_beside_user_data_still_keeps_the_bucket(make_ctx, no
     s3.put_object(Bucket=ctx.bucket_name, Key="incoming/data.csv", Body=b"a,b\n")
     ctx.teardown = ctx.with_tags = True
     state = bucket.read(ctx)
-    assert state.holds_objects is True
-    assert bucket.plan_destroy(ctx, state).action is Action.KEEP
+    assert state.holds_objects is True and state.leftover_code is True
+    change = bucket.plan_destroy(ctx, state)
+    assert change.action is Action.UPDATE and change.ops == (bucket.Op.REMOVE_CODE,)
+    assert "--delete-data" in change.detail
+    bucket.destroy(ctx, state, change)
+    assert code_uploads(ctx) == []
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=ctx.bucket_name)["Contents"]] == [
+        "incoming/data.csv"
+    ]
+
+
+def test_a_bucket_kept_for_its_data_without_a_leftover_is_left_as_it_is(make_ctx, no_tls):
+    ctx, _ = make_ctx(no_tls)
+    converge(ctx, bucket)
+    ctx.client("s3").put_object(Bucket=ctx.bucket_name, Key="incoming/data.csv", Body=b"a,b\n")
+    ctx.teardown = ctx.with_tags = True
+    state = bucket.read(ctx)
+    assert state.leftover_code is False
+    change = bucket.plan_destroy(ctx, state)
+    assert change.action is Action.KEEP and change.ops == ()
+
+
+def test_an_adopted_bucket_loses_only_pipectls_leftover_package(make_ctx, no_tls):
+    ctx, _ = make_ctx(no_tls)
+    s3 = ctx.client("s3")
+    s3.create_bucket(Bucket=ctx.bucket_name)  # the user's, untagged
+    s3.put_object(Bucket=ctx.bucket_name, Key=f"{CODE_PREFIX}{FUNCTION}/abc.zip", Body=b"PK")
+    s3.put_object(Bucket=ctx.bucket_name, Key="theirs.csv", Body=b"x")
+    ctx.teardown = ctx.with_tags = True
+    state = bucket.read(ctx)
+    change = bucket.plan_destroy(ctx, state)
+    assert change.action is Action.UPDATE and bucket.Op.REMOVE_CODE in change.ops
+    assert "leftover deployment package" in change.detail
+    bucket.destroy(ctx, state, change)
+    assert code_uploads(ctx) == []
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=ctx.bucket_name)["Contents"]] == [
+        "theirs.csv"
+    ]

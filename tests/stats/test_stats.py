@@ -27,7 +27,7 @@ def event(message: str, at: int = 1_800_000_000_000, stream: str = "s1") -> LogE
     return LogEvent(at, stream, message, str(hash((message, at))))
 
 
-def summary(processed: int, skipped: int = 0, failed: int = 0) -> str:
+def summary(processed: int, skipped: int = 0, failed: int = 0, rejected: int = 0) -> str:
     return json.dumps(
         {
             "level": "ERROR" if failed else "INFO",
@@ -35,6 +35,7 @@ def summary(processed: int, skipped: int = 0, failed: int = 0) -> str:
             "processed": processed,
             "skipped": skipped,
             "failed": failed,
+            "rejected_writes": rejected,
             "request_id": RID,
             "duration_ms": 3.1,
         }
@@ -209,6 +210,17 @@ def test_document_has_the_promised_keys_and_the_hand_computed_cost():
     assert doc["cost_per_1000_files_usd"] == pytest.approx((lam + ddb) / 2 * 1000)
     assert doc["cost_per_month_usd"] == pytest.approx((lam + ddb) * 730)  # a 1 h window
     assert doc["memory_size_mb"] == 256 and doc["failed_events"] is None
+
+
+def test_writes_the_condition_rejected_are_billed_as_writes():
+    """DynamoDB charges a write request unit for a conditional write whose condition fails
+    (pricing.py cites the on-demand pricing page), so duplicates and stale events cost too."""
+    usage = core.tally([event(summary(3, skipped=4, rejected=2))])  # 2 of the 4 by the condition
+    assert usage.records == {"processed": 3, "skipped": 4, "failed": 0}
+    assert usage.rejected_writes == 2
+    doc = build(usage).as_json()
+    assert doc["dynamodb_write_units_estimated"] == 5
+    assert doc["cost_usd"]["dynamodb"] == pytest.approx(5 * 0.625 / 1e6)
 
 
 def test_document_of_an_empty_window_is_zeros_with_the_configured_memory():
