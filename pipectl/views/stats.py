@@ -160,7 +160,7 @@ def cost_table(result: core.Stats) -> Table:
     )
     table.add_row(
         "DynamoDB writes",
-        f"{cost.write_units:,} WRU (est.: 1 per item ≤ 1 KB)",
+        f"{cost.write_units:,} WRU (est.: 1 per write ≤ 1 KB)",
         f"{price(prices.dynamodb_write_units_per_million)} per 1M",
         usd(cost.dynamodb_usd),
     )

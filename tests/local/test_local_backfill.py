@@ -140,11 +140,17 @@ def test_a_backfill_record_never_overwrites_a_newer_upload(local_cli, runtime, c
     runtime.hooks.append(hook)
     doc = run(local_cli, "backfill", "--yes", "--all", "--prefix", "race/")
     assert doc["dispatched"] == 1
-    # the invocation is asynchronous: wait for the handler's line about the backfill record
-    wait_for(lambda: len(record_lines(clients, key)) >= 3, 30, "the backfill record's log line")
+
+    # the invocation is asynchronous: wait for the handler's line about the backfill record (log
+    # streams interleave by timestamp, so it need not be the last line about the key)
+    def backfill_lines() -> list[str]:
+        return [line for line in record_lines(clients, key) if '"source": "backfill"' in line]
+
+    wait_for(backfill_lines, 30, "the backfill record's log line")
     kept = item(clients, key)
     assert kept["etag"]["S"] == newer_etag[0] and kept["source"]["S"] == "s3"
-    assert "newer_item_or_duplicate" in record_lines(clients, key)[-1]
+    [line] = backfill_lines()
+    assert "newer_item_or_duplicate" in line
 
 
 def record_lines(clients: dict[str, Any], key: str) -> list[str]:
