@@ -25,7 +25,9 @@ except SystemExit as exc:
 else:
     code = 0
 heavy = sorted({name.split(".")[0] for name in sys.modules} & watched)
-sys.stderr.write(json.dumps({"code": code, "heavy": heavy}) + "\\n")
+import gc
+report = {"code": code, "heavy": heavy, "gc_threshold": gc.get_threshold()[0]}
+sys.stderr.write(json.dumps(report) + "\\n")
 """
 
 
@@ -82,3 +84,13 @@ def test_an_option_typer_must_convert_is_still_converted() -> None:
     """A value that is not already of its option's type goes through Typer's own conversion."""
     report = imported_after("verify", "--timeout", "abc")
     assert report["code"] == 2, report
+
+
+def test_the_console_entry_point_collects_garbage_less_often() -> None:
+    """`main` raises the young-generation threshold from CPython's 700 (cli.fewer_collections);
+    the probe runs `main` in a fresh interpreter, where nothing else changes it."""
+    from pipectl.cli import GC_ALLOCATIONS
+
+    report = imported_after("--version")
+    assert report["code"] in (0, None), report
+    assert report["gc_threshold"] == GC_ALLOCATIONS > 700, report
