@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pipectl import __version__
-from pipectl.cli_edge import command, without_pydantic
+from pipectl.cli_edge import command, fewer_collections, without_pydantic
 from pipectl.errors import EXIT_INTERRUPTED, UsageError
 from pipectl.runtime import GlobalOptions, Runtime
 
@@ -369,17 +369,3 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
-
-
-GC_ALLOCATIONS = 50_000  # container allocations between two young collections (CPython: 700)
-
-
-def fewer_collections() -> None:
-    """Run the cyclic garbage collector less often. A command allocates a few hundred thousand
-    objects that live until it exits, nearly all acyclic (botocore's service models, mostly):
-    with CPython's default threshold that is some 200 collections, about a tenth of the CPU of a
-    no-change `up` (benchmarks/bench_chalice.py). Cycles are still collected, every
-    GC_ALLOCATIONS allocations, in long-running commands (`logs -f`, `stats --watch`) too."""
-    import gc
-
-    gc.set_threshold(GC_ALLOCATIONS, *gc.get_threshold()[1:])
