@@ -86,14 +86,22 @@ def install_chalice(venv: Path) -> Path:
     chalice = venv / "bin" / "chalice"
     if chalice.exists():
         return chalice
-    python = shutil.which("python3.12") or sys.executable
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    subprocess.run([python_312(), "-m", "venv", str(venv)], check=True)
     subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"chalice=={CHALICE_VERSION}"],
         check=True,
         capture_output=True,
     )
     return chalice
+
+
+def python_312() -> str:
+    """python3.12 when it runs here (a version manager's shim may name one it cannot run: with
+    pyenv, set PYENV_VERSION), else this interpreter."""
+    python = shutil.which("python3.12")
+    if python and subprocess.run([python, "-c", ""], capture_output=True).returncode == 0:
+        return python
+    return sys.executable
 
 
 def prepare_account(server: bench_up.MotoServer) -> None:

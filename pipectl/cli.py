@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pipectl import __version__
-from pipectl.cli_edge import command, without_pydantic
+from pipectl.cli_edge import command, fewer_collections, without_pydantic
 from pipectl.errors import EXIT_INTERRUPTED, UsageError
 from pipectl.runtime import GlobalOptions, Runtime
 
@@ -363,6 +363,7 @@ def local_status(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
 
 def main() -> None:
     """Console entry point."""
+    fewer_collections()
     try:
         without_pydantic(typer.main.get_command(app))(prog_name="pipectl")
     except KeyboardInterrupt:

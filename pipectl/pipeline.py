@@ -142,16 +142,26 @@ def observe(ctx: Context) -> Observed:
     """Read every resource side by side, while `begin` finds the account and the role: a read
     that needs them (the default bucket name, an ARN, the role itself) waits for them, the others
     go out at once (the notification does not wait for the bucket: a missing bucket answers
-    NoSuchBucket). If finding the account or the role failed, that is the error raised. What
-    pipectl's ledger says it created is marked `recorded`."""
-    readers = {kind.name: (lambda kind=kind: kind.module.read(ctx)) for kind in kinds_in(ctx)}
+    NoSuchBucket). A read of two calls one after the other (the queue's) starts first, its client
+    made before the others', so that its second call overlaps their client creation. If finding
+    the account or the role failed, that is the error raised. What pipectl's ledger says it
+    created is marked `recorded`."""
+    kinds = kinds_in(ctx)
+    chained = [kind for kind in kinds if kind.chained_read_client]
+    readers = {
+        kind.name: (lambda kind=kind: kind.module.read(ctx))
+        for kind in (*chained, *(kind for kind in kinds if kind not in chained))
+    }
     ctx.identity.first_request_sent.wait()
     try:
-        states = parallel_reads(readers)
+        for kind in chained:
+            ctx.client(kind.chained_read_client)
+        read = parallel_reads(readers)
     except Exception:
         if ctx.identity.error is not None:
             raise ctx.identity.error from None
         raise
+    states = {kind.name: read[kind.name] for kind in kinds}
     ledger = ctx.ledger
     if ledger is not None:
         states = {

@@ -16,6 +16,7 @@ from pipectl.build import packaging
 from pipectl.config.model import Spec
 from pipectl.plan import Action
 from pipectl.resources import role
+from pipectl.resources.registry import KINDS
 
 # The reads that need neither the account id nor the role: they go out with the role lookup.
 ACCOUNT_FREE_READS = {
@@ -109,6 +110,21 @@ def test_a_named_bucket_is_read_in_the_first_round_trip_too(mocked):
     observed = observe_with(held, spec)
     assert held.released_in_time, f"these waited for ListRoles: {held.events}"
     assert observed["bucket"].exists
+
+
+def test_the_queue_read_of_two_calls_starts_before_every_other_read(mocked):
+    """GetQueueAttributes needs the URL GetQueueUrl answers (queue.CHAINED_READ_CLIENT): the
+    queue's read starts first, its client made before the others', so that its second call
+    overlaps their client creation instead of adding a round trip after them."""
+    boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=Spec().queue_name)
+    held = HeldCall("iam.ListRoles", set())
+    observed = observe_with(held, Spec())
+    assert observed["queue"].exists
+    reads = [n for e, n in held.events if e == "start" and n.split(".")[0] not in {"iam", "sts"}]
+    assert reads[0] == "sqs.GetQueueUrl", held.events
+    assert held.index("end", "sqs.GetQueueUrl") < held.index("start", "sqs.GetQueueAttributes")
+    registry_order = [kind.name for kind in KINDS if kind.configured(Spec())]
+    assert list(observed.states) == registry_order  # reports keep the registry's order
 
 
 def test_the_function_is_created_while_the_role_policy_is_put(mocked):

@@ -25,7 +25,9 @@ except SystemExit as exc:
 else:
     code = 0
 heavy = sorted({name.split(".")[0] for name in sys.modules} & watched)
-sys.stderr.write(json.dumps({"code": code, "heavy": heavy}) + "\\n")
+import gc
+report = {"code": code, "heavy": heavy, "gc_enabled": gc.isenabled()}
+sys.stderr.write(json.dumps(report) + "\\n")
 """
 
 
@@ -82,3 +84,23 @@ def test_an_option_typer_must_convert_is_still_converted() -> None:
     """A value that is not already of its option's type goes through Typer's own conversion."""
     report = imported_after("verify", "--timeout", "abc")
     assert report["code"] == 2, report
+
+
+def test_the_console_entry_point_holds_the_garbage_collector_off_while_starting() -> None:
+    """The probe runs `main` in a fresh interpreter, where nothing else turns the collector
+    off (cli_edge.fewer_collections)."""
+    report = imported_after("--version")
+    assert report["code"] in (0, None), report
+    assert report["gc_enabled"] is False, report
+
+
+def test_the_garbage_collector_comes_back_after_the_pause() -> None:
+    import gc
+
+    from pipectl.cli_edge import fewer_collections
+
+    try:
+        fewer_collections(pause_s=0.01).join(timeout=10)
+        assert gc.isenabled()
+    finally:
+        gc.enable()

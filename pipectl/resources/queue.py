@@ -23,6 +23,13 @@ KIND = "queue"
 MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 RETENTION_S = 14 * 24 * 3600  # 1209600, SQS's maximum MessageRetentionPeriod
 WANTED_ATTRIBUTES = {"MessageRetentionPeriod": str(RETENTION_S), "SqsManagedSseEnabled": "true"}
+# Reading a queue takes two calls one after the other: GetQueueAttributes needs the URL that
+# GetQueueUrl answers. The URL is not built from the account and name instead: the SQS
+# Developer Guide ("Amazon SQS queue and message identifiers") says to use the URL as SQS
+# returns it, since its parts may change (aws/aws-sdk-php#1145), and an AWS-compatible endpoint
+# has URLs of its own. So `pipeline.observe` makes this client first and starts this read
+# first: its second round trip then overlaps the making of the other reads' clients.
+CHAINED_READ_CLIENT = "sqs"
 ATTRIBUTES = (
     "QueueArn",
     "MessageRetentionPeriod",

@@ -55,6 +55,12 @@ class Kind:
         module's `LATE_OPS` (e.g. the role's PutRolePolicy), else none."""
         return frozenset(getattr(self.module, "LATE_OPS", ()))
 
+    @property
+    def chained_read_client(self) -> str | None:
+        """The client of a read that is two calls one after the other (the module's
+        `CHAINED_READ_CLIENT`, e.g. the queue's), else None: `observe` starts such reads first."""
+        return getattr(self.module, "CHAINED_READ_CLIENT", None)
+
 
 KINDS: tuple[Kind, ...] = (
     Kind("bucket", bucket, after_down=("trigger",)),
