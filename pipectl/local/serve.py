@@ -63,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    server = make_server(
-        args.host, args.port, Dispatcher(create_backend_app), threaded=True
-    )
+    server = make_server(args.host, args.port, Dispatcher(create_backend_app), threaded=True)
     threading.Thread(target=server.serve_forever, name="moto-server", daemon=True).start()
     log.info("emulator listening on %s:%s", args.host, args.port)
     stopping.wait()
