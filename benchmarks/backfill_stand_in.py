@@ -49,6 +49,12 @@ FIRST_MODIFIED = datetime(2026, 11, 1, tzinfo=timezone.utc)
 XML = {"Content-Type": "application/xml"}
 AMZ_JSON = {"Content-Type": "application/x-amz-json-1.0"}
 REST_JSON = {"Content-Type": "application/json"}
+WHAT_IT_INCLUDES = (
+    "(the stand-in answers in this process after the same latency: it includes all of pipectl's "
+    "and botocore's work -- serializing, signing, parsing every response, the threads -- and not "
+    "S3's, DynamoDB's or Lambda's, nor real network I/O or TLS; CPU is this process's, the "
+    "stand-in's lookups included; counts and records checked)"
+)
 QUOTE = {'"': "&quot;"}  # S3 writes the ETag's quotes as entities
 
 

@@ -44,7 +44,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench_up  # noqa: E402
-from backfill_stand_in import NOWHERE, StandIn  # noqa: E402
+from backfill_stand_in import NOWHERE, WHAT_IT_INCLUDES, StandIn  # noqa: E402
 
 REGION = "us-east-1"
 BUCKET = "serverless-data-input-123456789012-us-east-1"
@@ -264,12 +264,7 @@ def bench_stand_in(count: int, runs: int, latencies: list[float], moto: dict[flo
         )
         if late:
             print(f"  ({late} listing pages were rendered during the runs, in their CPU)")
-    print(
-        "(the stand-in answers in this process after the same latency: it includes all of "
-        "pipectl's and botocore's work -- serializing, signing, parsing every response, the "
-        "threads -- and not S3's, DynamoDB's or Lambda's, nor real network I/O or TLS; CPU is "
-        "this process's, the stand-in's lookups included; counts and records checked)"
-    )
+    print(WHAT_IT_INCLUDES)
 
 
 def item_count(dynamodb: Any) -> int:
