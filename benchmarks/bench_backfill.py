@@ -1,6 +1,6 @@
 """`pipectl backfill`: how fast it dispatches, and how long until every object has its item.
 
-    python benchmarks/bench_backfill.py [--objects 10000] [--runs 3] [--quick]
+    python benchmarks/bench_backfill.py [--objects 10000] [--runs 3] [--quick] [--stand-in-only]
                                         [--no-dispatch] [--no-emulator] [--batch-size 100]
 
 Plain script, not a test: figures are printed next to their targets, never asserted.
@@ -13,6 +13,11 @@ Plain script, not a test: figures are printed next to their targets, never asser
    Lambda's asynchronous Invoke is answered 202 by a `before-call` hook after the same latency,
    as Lambda answers once it has queued the event. Also: the listing alone, one listing after
    another vs prefixes side by side, to show whether listing side by side helps.
+1b. The same run with AWS's side stood in (benchmarks/backfill_stand_in.py): a `before-send`
+   hook in this process sleeps the same latency, then answers with real wire-format responses
+   that botocore parses (ListObjectsV2 pages rendered before the clock, BatchGetItem finding
+   nothing, Invoke 202), so moto's server (~0.5 ms of CPU per object here) no longer bounds it.
+   Counts and every record sent are checked against the listing. The target is judged here.
 2. The embedded emulator, end to end: N objects uploaded before `pipectl up`, then the wall time
    from `pipectl backfill --yes` until a Scan counts N items (the function really runs, in the
    emulator's executor).
@@ -39,6 +44,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench_up  # noqa: E402
+from backfill_stand_in import NOWHERE, WHAT_IT_INCLUDES, StandIn  # noqa: E402
 
 REGION = "us-east-1"
 BUCKET = "serverless-data-input-123456789012-us-east-1"
@@ -165,7 +171,9 @@ def listing_only(url: str, latency_ms: float, parallel: int) -> tuple[float, int
     return time.perf_counter() - start, count
 
 
-def bench_dispatch(count: int, runs: int, latencies: list[float]) -> None:
+def bench_dispatch(count: int, runs: int, latencies: list[float]) -> dict[float, float]:
+    """Section 1; its objects/s by latency."""
+    rates_by_latency = {}
     with bench_up.moto_server() as server:
         s3 = boto3.client("s3", endpoint_url=server.url, region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
@@ -191,6 +199,7 @@ def bench_dispatch(count: int, runs: int, latencies: list[float]) -> None:
                 walls.append(wall)
                 invocations = doc["invocations"]
             wall = statistics.median(walls)
+            rates_by_latency[latency] = count / wall
             moto = f"{statistics.median(motos):.2f}" if motos else "?"
             target = f">= {TARGET_DISPATCH_PER_S:,}/s" if latency == 50 else ""
             print(
@@ -215,6 +224,47 @@ def bench_dispatch(count: int, runs: int, latencies: list[float]) -> None:
                 f"{latency:>5.0f}ms  one listing {rates[1]:>7,.0f}/s   side by side "
                 f"{rates[8]:>7,.0f}/s   ({rates[8] / rates[1]:.1f}x)"
             )
+    return rates_by_latency
+
+
+def dispatch_stand_in(count: int, latency_ms: float) -> tuple[float, float, StandIn]:
+    """One checked run against a stand-in of `count` objects (pre-rendered before the clock);
+    (wall seconds, this process's CPU seconds, the stand-in)."""
+    stand_in = StandIn(keys(count), latency_ms)
+    stand_in.prerender()
+    cpu = time.process_time()
+    wall, doc = backfill(NOWHERE, [stand_in.hook])
+    cpu = time.process_time() - cpu
+    stand_in.check(doc)  # after the clock: every listed object sent once, unchanged
+    return wall, cpu, stand_in
+
+
+def bench_stand_in(count: int, runs: int, latencies: list[float], moto: dict[float, float]) -> None:
+    dispatch_stand_in(100, 0.0)  # warm-up (imports), not counted
+    print(
+        f"{'latency':>7} {'wall s':>7} {'objects/s':>10} {'CPU ms/object':>13} "
+        f"{'moto server (section 1)':>23}  target"
+    )
+    for latency in latencies:
+        walls, cpus, late = [], [], 0
+        for _ in range(runs):
+            wall, cpu, stand_in = dispatch_stand_in(count, latency)
+            walls.append(wall)
+            cpus.append(cpu * 1000 / count)
+            late += stand_in.rendered_late
+        rate = count / statistics.median(walls)
+        beside = f"{moto[latency]:,.0f}/s" if latency in moto else "not run"
+        target = ""
+        if latency == 50:
+            met = "met" if rate >= TARGET_DISPATCH_PER_S else "missed"
+            target = f">= {TARGET_DISPATCH_PER_S:,}/s: {met}"
+        print(
+            f"{latency:>5.0f}ms {statistics.median(walls):>7.2f} {rate:>10,.0f} "
+            f"{statistics.median(cpus):>13.2f} {beside:>23}  {target}"
+        )
+        if late:
+            print(f"  ({late} listing pages were rendered during the runs, in their CPU)")
+    print(WHAT_IT_INCLUDES)
 
 
 def item_count(dynamodb: Any) -> int:
@@ -328,13 +378,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=100, help="section 2's --batch-size")
     parser.add_argument("--no-dispatch", action="store_true", help="skip section 1")
     parser.add_argument("--no-emulator", action="store_true", help="skip section 2")
+    parser.add_argument(
+        "--stand-in-only", action="store_true", help="only section 1b (AWS's side stood in)"
+    )
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     with bench_up.isolated():
-        if not args.no_dispatch:
+        moto: dict[float, float] = {}
+        if not args.no_dispatch and not args.stand_in_only:
             print(f"== 1. dispatch rate: backfill against a moto server ({args.objects:,}) ==")
-            bench_dispatch(args.objects, runs, [0.0, 50.0])
-        if not args.no_emulator:
+            moto = bench_dispatch(args.objects, runs, [0.0, 50.0])
+        if not args.no_dispatch:
+            print(
+                f"\n== 1b. dispatch rate: AWS's side stood in, no server CPU ({args.objects:,}) =="
+            )
+            bench_stand_in(args.objects, runs, [0.0, 50.0], moto)
+        if not args.no_emulator and not args.stand_in_only:
             print(f"\n== 2. the emulator: backfill until every item exists ({args.objects:,}) ==")
             bench_emulator(args.objects, args.batch_size)
 

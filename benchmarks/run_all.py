@@ -6,7 +6,8 @@
 4. `pipectl verify` upload -> item latency on the embedded emulator, cold and warm
 5. the Lambda handler's records per second
 6. 500 uploads in a burst through the embedded emulator
-7. `pipectl backfill`: objects dispatched per second (moto server, 0 and 50 ms per call) and
+7. `pipectl backfill`: objects dispatched per second (moto server, then AWS's side stood in at no
+   server CPU; 0 and 50 ms per call) and
    10,000 objects processed end to end on the emulator (a few minutes: uploading them is setup)
 8. a no-change `pipectl up` against AWS Chalice's re-deploy (installs chalice into a temp venv)
 
