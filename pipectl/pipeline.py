@@ -333,7 +333,7 @@ def status(ctx: Context, observed: Observed) -> list[ResourceStatus]:
                 state.exists,
                 state.managed(ctx.spec.pipeline),
                 drift_of(ctx, kind, state),
-                getattr(state, "failed_events", None),
+                state.failed_events,
             )
         )
     return rows

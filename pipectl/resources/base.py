@@ -34,6 +34,12 @@ class ResourceState:
     changed_at: float | None = None
     recorded: bool = False
 
+    @property
+    def failed_events(self) -> int | None:
+        """Failed events waiting to be replayed: only the on-failure queue holds any (it
+        overrides this); None elsewhere, which `status` shows as not applicable."""
+        return None
+
     def managed(self, pipeline: str) -> bool:
         """pipectl's own: it carries both of pipectl's tags for this pipeline, or pipectl's
         ledger records creating it (tags can be lost in a delete that failed half-way)."""
