@@ -7,7 +7,8 @@ to be run by hand, though it can be. Its settings come from the environment (set
 This is moto's ThreadedMotoServer minus one trap: that class binds the port in its thread and
 waits for an event set only after a successful bind, so a port taken meanwhile hangs it forever.
 Binding here, in the main thread, makes that an immediate exit with the error in the log. The
-application is moto's dispatcher with its per-request service lookup remembered (dispatcher.py).
+application is moto's dispatcher with its per-request service lookup remembered (dispatcher.py);
+connections are kept open between requests (keepalive.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from moto.server import create_backend_app
 from werkzeug.serving import make_server
 
 from pipectl.errors import UsageError
-from pipectl.local import executor, interpreters, settings
+from pipectl.local import executor, interpreters, keepalive, settings
 from pipectl.local.dispatcher import Dispatcher
 
 INTERPRETERS_FILE = "interpreters.json"
@@ -63,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    server = make_server(args.host, args.port, Dispatcher(create_backend_app), threaded=True)
+    server = make_server(
+        args.host,
+        args.port,
+        Dispatcher(create_backend_app),
+        threaded=True,
+        request_handler=keepalive.KeepAliveRequestHandler,
+    )
     threading.Thread(target=server.serve_forever, name="moto-server", daemon=True).start()
     log.info("emulator listening on %s:%s", args.host, args.port)
     stopping.wait()
