@@ -3,13 +3,12 @@ made (and only that), guards data, confirms, and works on any partial state."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import boto3
 import pytest
+from foreign_resources import s3_invokable_function
 
 from pipectl.resources.role import TRUST_POLICY
 
@@ -283,25 +282,8 @@ def test_adopted_lab_role_bucket_and_foreign_notification_survive(cli, moto_url,
 
 def their_function(url: str, name: str) -> str:
     """Another team's function that S3 may invoke (S3 validates it when pipectl writes)."""
-    lam = client("lambda", url)
     role_arn = client("iam", url).list_roles()["Roles"][0]["Arn"]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def lambda_handler(event, context):\n    return 1\n")
-    arn = lam.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role_arn,
-        Handler="app.lambda_handler",
-        Code={"ZipFile": buffer.getvalue()},
-    )["FunctionArn"]
-    lam.add_permission(
-        FunctionName=name,
-        StatementId="s3",
-        Action="lambda:InvokeFunction",
-        Principal="s3.amazonaws.com",
-    )
-    return arn
+    return s3_invokable_function(client("lambda", url), role_arn, name)
 
 
 def test_a_foreign_lambda_entry_added_after_up_is_kept(cli, moto_url):

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipectl.aws import error_code, http_status, translate
-from pipectl.build.packaging import CODE_PREFIX
 from pipectl.context import Context
 from pipectl.errors import AwsError
 from pipectl.plan import Action, Change, change_for
@@ -372,7 +371,7 @@ def delete(ctx: Context, state: BucketState, change: Change) -> Change:
             if code != "BucketNotEmpty":
                 raise
             if not empty_first:
-                if attempt < EMPTY_ATTEMPTS and empty_bucket(s3, state.name, prefix=CODE_PREFIX):
+                if attempt < EMPTY_ATTEMPTS and remove_leftover_code(s3, state.name):
                     continue  # pipectl's own leftover package was in the way
                 return replace(
                     change,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 
 import boto3
 import pytest
+from foreign_resources import s3_invokable_function
 
 from pipectl.aws import Aws, Target
 from pipectl.build import packaging
@@ -83,25 +82,8 @@ class Foreign:
 
     def function(self, name: str = "theirs") -> str:
         """Another team's function, with the permission S3 needs to invoke it."""
-        lam = boto3.client("lambda")
         role_arn = boto3.client("iam").get_role(RoleName="LabRole")["Role"]["Arn"]
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("app.py", "def lambda_handler(event, context):\n    return 1\n")
-        arn = lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role_arn,
-            Handler="app.lambda_handler",
-            Code={"ZipFile": buffer.getvalue()},
-        )["FunctionArn"]
-        lam.add_permission(
-            FunctionName=name,
-            StatementId="s3",
-            Action="lambda:InvokeFunction",
-            Principal="s3.amazonaws.com",
-        )
-        return arn
+        return s3_invokable_function(boto3.client("lambda"), role_arn, name)
 
     def queue(self, name: str = "their-queue", allow_s3: bool = True) -> str:
         sqs = boto3.client("sqs")
