@@ -7,8 +7,9 @@ to be run by hand, though it can be. Its settings come from the environment (set
 This is moto's ThreadedMotoServer minus one trap: that class binds the port in its thread and
 waits for an event set only after a successful bind, so a port taken meanwhile hangs it forever.
 Binding here, in the main thread, makes that an immediate exit with the error in the log. The
-application is moto's dispatcher with its per-request service lookup remembered (dispatcher.py);
-connections are kept open between requests (keepalive.py).
+application is moto's dispatcher with its per-request service lookup remembered (dispatcher.py)
+and the parse of a DynamoDB condition remembered (moto_memo.py); connections are kept open between
+requests (keepalive.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from moto.server import create_backend_app
 from werkzeug.serving import make_server
 
 from pipectl.errors import UsageError
-from pipectl.local import executor, interpreters, keepalive, settings
+from pipectl.local import executor, interpreters, keepalive, moto_memo, settings
 from pipectl.local.dispatcher import Dispatcher
 
 INTERPRETERS_FILE = "interpreters.json"
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.home / INTERPRETERS_FILE).unlink(missing_ok=True)
     interpreters.record_choices_in(args.home / INTERPRETERS_FILE)
     executor.install(f"http://{args.host}:{args.port}", chosen)
+    moto_memo.install()
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
