@@ -8,7 +8,8 @@
 6. 500 uploads in a burst through the embedded emulator
 7. `pipectl backfill`: objects dispatched per second (moto server, then AWS's side stood in at no
    server CPU; 0 and 50 ms per call) and
-   10,000 objects processed end to end on the emulator (a few minutes: uploading them is setup)
+   10,000 objects processed end to end on the emulator (a few minutes: uploading them is setup),
+   and what a conditional PutItem costs the emulator's server with and without moto_memo
 8. a no-change `pipectl up` against AWS Chalice's re-deploy (installs chalice into a temp venv)
 
   python benchmarks/run_all.py [--runs 5] [--quick]
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         run_script("emulator_burst.py", "--uploads", "200" if args.quick else "500")
         section("7. backfill: dispatch rate, and 10,000 objects on the emulator")
         run_script("bench_backfill.py", "--runs", str(min(runs, 3)))
+        print("what one conditional PutItem costs the emulator's server (emulator_put_item.py):")
+        run_script("emulator_put_item.py", "--rounds", str(min(runs, 3)))
         section("8. no-change pipectl up vs Chalice's re-deploy (benchmarks/bench_chalice.py)")
         run_script("bench_chalice.py", "--runs", str(runs), "--latencies", "0,100")
 
