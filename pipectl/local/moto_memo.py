@@ -17,8 +17,9 @@ conditional PutItem (the handler's ordering rule) and the server is one Python p
    inspect.getmembers to check that the action exists. A class's methods do not change while
    the server runs.
 
-A conditional PutItem cost the server 3.8-4.5 ms of CPU before and about 3.1 ms after 2 and 3
-alone (benchmarks/emulator_put_item.py); see README "Performance" for the backfill figures.
+A conditional PutItem costs the server 3.2 ms of CPU with them and 4.9 ms without, as much as
+one without a condition (benchmarks/emulator_put_item.py, both servers side by side); see README
+"Performance" for what that does to a backfill.
 tests/local/test_local_moto_memo.py fails if moto moves or reshapes what is remembered here.
 """
 
