@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import queue
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -91,6 +91,14 @@ def change_for(resource: str, name: str, reasons: list[str], ops: list[Op], exis
     if ops:
         return Change(resource, name, Action.UPDATE, tuple(reasons), tuple(ops))
     return Change(resource, name, Action.UNCHANGED)
+
+
+def change_for_drifts(resource: str, name: str, drifts: Iterable[tuple[list[str], Op]]) -> Change:
+    """An existing resource's Change from (what drifted, the op that converges it) per setting:
+    the op of each setting with drift, its reasons in the order given; UNCHANGED without any."""
+    found = [(reasons, op) for reasons, op in drifts if reasons]
+    reasons = [reason for drift, _ in found for reason in drift]
+    return change_for(resource, name, reasons, [op for _, op in found], exists=True)
 
 
 @dataclass(frozen=True)

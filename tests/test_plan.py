@@ -1,7 +1,7 @@
 import threading
 
 from pipectl.errors import AwsError
-from pipectl.plan import Action, Change, Step, run_graph
+from pipectl.plan import Action, Change, Op, Step, change_for_drifts, run_graph
 
 
 def ok(name, log, barrier=None):
@@ -153,3 +153,30 @@ def test_after_done_waits_for_the_whole_step():
     result = run_graph(steps)
     assert result.ok, result.errors
     assert log == ["bucket finished", "function"]
+
+
+class SampleOp(Op):
+    BILLING = ("billing", "UpdateTable")
+    TAGS = ("tags", "TagResource")
+    ENCRYPTION = ("encryption", "UpdateTable")
+
+
+def test_change_for_drifts_lists_the_op_of_each_setting_that_drifted():
+    change = change_for_drifts(
+        "table",
+        "T",
+        [
+            (["billing PROVISIONED"], SampleOp.BILLING),
+            ([], SampleOp.TAGS),
+            (["a", "b"], SampleOp.ENCRYPTION),
+        ],
+    )
+    assert change.action is Action.UPDATE
+    assert change.reasons == ("billing PROVISIONED", "a", "b")
+    assert change.ops == (SampleOp.BILLING, SampleOp.ENCRYPTION)
+
+
+def test_change_for_drifts_without_drift_is_unchanged():
+    change = change_for_drifts("table", "T", [([], SampleOp.BILLING), ([], SampleOp.TAGS)])
+    assert change.action is Action.UNCHANGED
+    assert change.ops == ()

@@ -12,7 +12,7 @@ from typing import Any
 from pipectl.aws import error_code, http_status, translate
 from pipectl.context import Context
 from pipectl.errors import AwsError
-from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Action, Change, change_for, change_for_drifts
 from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState
 from pipectl.resources.bucket_contents import (
@@ -171,20 +171,15 @@ def plan(ctx: Context, state: BucketState) -> Change:
         if tls_wanted(ctx):
             ops.append(Op.POLICY)
         return change_for(KIND, state.name, ["missing"], ops, exists=False)
-    reasons: list[str] = []
-    ops: list[Op] = []
-    for drift, op in (
+    drifts = (
         (public_access_drift(state.public_access_block), Op.PUBLIC_ACCESS_BLOCK),
         (ownership_drift(state.ownership), Op.OWNERSHIP),
         (encryption_drift(ctx, state.encryption), Op.ENCRYPTION),
         (versioning_drift(ctx, state.versioning), Op.VERSIONING),
         (lifecycle_drift(ctx, state.lifecycle), Op.LIFECYCLE),
         (policy_drift(ctx, state.policy), Op.POLICY),
-    ):
-        if drift:
-            reasons.extend(drift)
-            ops.append(op)
-    return change_for(KIND, state.name, reasons, ops, exists=True)
+    )
+    return change_for_drifts(KIND, state.name, drifts)
 
 
 def policy_drift(ctx: Context, policy: dict[str, Any] | None) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pipectl.context import Context
 from pipectl.errors import AwsError
-from pipectl.plan import Action, Change, change_for
+from pipectl.plan import Action, Change, change_for, change_for_drifts
 from pipectl.plan import Op as BaseOp
 from pipectl.resources.base import ResourceState
 from pipectl.resources.common import (
@@ -133,23 +133,18 @@ def plan(ctx: Context, state: TableState) -> Change:
     problem = key_schema_problem(ctx, state)
     if problem is not None:
         return Change(KIND, state.name, Action.FAILED, (problem.message,), problem=problem)
-    reasons: list[str] = []
-    ops: list[Op] = []
     billing = (
         [f"billing {state.billing_mode}, want PAY_PER_REQUEST"]
         if state.billing_mode != "PAY_PER_REQUEST"
         else []
     )
-    for drift, op in (
+    drifts = (
         (billing, Op.BILLING),
         (encryption_drift(ctx, state.sse), Op.ENCRYPTION),
         (deletion_protection_drift(ctx, state.deletion_protection), Op.DELETION_PROTECTION),
         (pitr_drift(ctx, state.pitr), Op.POINT_IN_TIME_RECOVERY),
-    ):
-        if drift:
-            reasons.extend(drift)
-            ops.append(op)
-    return change_for(KIND, state.name, reasons, ops, exists=True)
+    )
+    return change_for_drifts(KIND, state.name, drifts)
 
 
 def apply(ctx: Context, state: TableState, change: Change) -> Change:
