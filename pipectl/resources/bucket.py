@@ -301,6 +301,9 @@ def plan_destroy(ctx: Context, state: BucketState) -> Change:
     if verdict is not None:
         return strip_additions(state) if verdict.action is Action.KEEP else verdict
     if not state.holds_objects:
+        if state.leftover_code:  # removed first, so that DeleteBucket finds the bucket empty
+            reason = "holds no objects but pipectl's leftover deployment package"
+            return Change(KIND, state.name, Action.DELETE, (reason,), (Op.REMOVE_CODE, Op.DELETE))
         return Change(KIND, state.name, Action.DELETE, ("holds no objects",), (Op.DELETE,))
     if not ctx.delete_data:
         kept = "holds objects: pass --delete-data to empty and delete it"

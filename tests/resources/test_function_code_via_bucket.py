@@ -57,11 +57,12 @@ def code_uploads(ctx) -> list[dict]:
     return page.get("Versions", []) + page.get("DeleteMarkers", [])
 
 
-def recorder(ctx, operation: str) -> list[dict]:
+def recorder(ctx, operation: str, service: str = "lambda") -> list[dict]:
     """The parameters of every `operation` call pipectl makes (before botocore sends it)."""
     sent: list[dict] = []
-    ctx.client("lambda").meta.events.register(
-        f"provide-client-params.lambda.{operation}", lambda params, **_: sent.append(dict(params))
+    ctx.client(service).meta.events.register(
+        f"provide-client-params.{service}.{operation}",
+        lambda params, **_: sent.append(dict(params)),
     )
     return sent
 
@@ -135,7 +136,11 @@ def test_down_removes_a_leftover_package_and_does_not_keep_the_bucket_for_it(mak
     assert state.holds_objects is False
     change = bucket.plan_destroy(ctx, state)
     assert change.action is Action.DELETE
+    assert change.ops == (bucket.Op.REMOVE_CODE, bucket.Op.DELETE)  # what --dry-run shows
+    assert "leftover deployment package" in change.detail
+    deletes = recorder(ctx, "DeleteBucket", service="s3")
     bucket.destroy(ctx, state, change)
+    assert len(deletes) == 1  # the package went first: no BucketNotEmpty to recover from
     assert ctx.bucket_name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
