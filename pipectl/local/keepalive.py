@@ -27,6 +27,12 @@ from werkzeug.wsgi import LimitedStream
 BODYLESS_STATUSES = {204, 304}
 
 
+def content_length(environ: dict[str, Any]) -> int | None:
+    """The request's Content-Length, 0 when it has none; None when it is not a whole number."""
+    text = environ.get("CONTENT_LENGTH") or "0"
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 class KeepAliveRequestHandler(WSGIRequestHandler):
     """werkzeug's request handler, keeping the connection open between requests."""
 
@@ -41,7 +47,12 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.environ = environ = self.make_environ()
         if not environ.get("wsgi.input_terminated"):  # chunked input is already bounded
-            length = int(environ.get("CONTENT_LENGTH") or 0)
+            length = content_length(environ)
+            if (
+                length is None
+            ):  # where the body ends is unknown: so is where the next request starts
+                self.send_error(400, "Bad Request: malformed Content-Length")
+                return
             environ["wsgi.input"] = LimitedStream(self.rfile, length)
         try:
             status, headers, body = self._respond(self.server.app, environ)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import socket
 from urllib.parse import urlsplit
 
 import pytest
@@ -75,3 +76,17 @@ def test_connection_close_from_the_client_is_honoured(emulator: server.EmulatorI
     assert response.getheader("Connection") == "close"
     assert response.will_close
     conn.close()
+
+
+@pytest.mark.parametrize("length", ["abc", "-5"])
+def test_a_malformed_content_length_gets_a_400_and_the_connection_closes(
+    emulator: server.EmulatorInfo, length: str
+) -> None:
+    url = urlsplit(emulator.endpoint_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as raw:
+        raw.sendall(f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nhello".encode())
+        reply = b""
+        while chunk := raw.recv(4096):  # ends when the server closes the connection
+            reply += chunk
+    status_line = reply.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 400"), reply[:200]
