@@ -222,6 +222,20 @@ def insights_read(insights: Insights, fake_clock, since_ms: int = 1_000_000_000_
     return reading, aws
 
 
+def last_ten_minutes_with_insights(moto_url, hooks, fake_clock):
+    """read_usage forced onto Logs Insights, through a client with `hooks`, on the fake clock."""
+    aws = Aws(Target(region="us-east-1", endpoint_url=moto_url), hooks)
+    return stats_read.read_usage(
+        aws.client("logs"),
+        GROUP,
+        now_ms() - 600_000,
+        now_ms(),
+        fake_clock.sleep,
+        fake_clock.clock,
+        insights=True,
+    )
+
+
 def test_insights_answers_become_the_same_usage(fake_clock):
     insights = Insights(running_polls=2)
     reading, aws = insights_read(insights, fake_clock)
@@ -252,17 +266,8 @@ def test_insights_empty_window_is_zeros(fake_clock):
 @pytest.mark.parametrize("status", ["Failed", "Timeout"])
 def test_a_failed_query_falls_back_to_the_events(moto_url, group, fake_clock, status):
     insights = Insights(status=status)
-    aws = Aws(Target(region="us-east-1", endpoint_url=moto_url), [insights.hook])
     group(report("a", 5.0, 5))
-    reading = stats_read.read_usage(
-        aws.client("logs"),
-        GROUP,
-        now_ms() - 600_000,
-        now_ms(),
-        fake_clock.sleep,
-        fake_clock.clock,
-        insights=True,
-    )
+    reading = last_ten_minutes_with_insights(moto_url, [insights.hook], fake_clock)
     assert reading.source == "log-events" and status.lower() in reading.note
     assert reading.usage.invocations == 1
     assert len(insights.stopped) == 3  # the other queries are stopped, not left scanning
@@ -270,16 +275,7 @@ def test_a_failed_query_falls_back_to_the_events(moto_url, group, fake_clock, st
 
 def test_no_answer_by_the_deadline_stops_the_queries_and_falls_back(moto_url, group, fake_clock):
     insights = Insights(running_polls=10_000)
-    aws = Aws(Target(region="us-east-1", endpoint_url=moto_url), [insights.hook])
-    reading = stats_read.read_usage(
-        aws.client("logs"),
-        GROUP,
-        now_ms() - 600_000,
-        now_ms(),
-        fake_clock.sleep,
-        fake_clock.clock,
-        insights=True,
-    )
+    reading = last_ten_minutes_with_insights(moto_url, [insights.hook], fake_clock)
     assert "no answer within 60 s" in reading.note
     assert sorted(insights.stopped) == sorted(insights.queries)
     assert fake_clock.now == pytest.approx(stats_read.INSIGHTS_DEADLINE_S)
@@ -287,17 +283,8 @@ def test_no_answer_by_the_deadline_stops_the_queries_and_falls_back(moto_url, gr
 
 def test_insights_access_denied_falls_back(moto_url, group, faults, fake_clock):
     faults.add("logs.StartQuery", "AccessDeniedException", "not authorized: logs:StartQuery")
-    aws = Aws(Target(region="us-east-1", endpoint_url=moto_url), [faults.hook])
     group(report("a", 5.0, 5))
-    reading = stats_read.read_usage(
-        aws.client("logs"),
-        GROUP,
-        now_ms() - 600_000,
-        now_ms(),
-        fake_clock.sleep,
-        fake_clock.clock,
-        insights=True,
-    )
+    reading = last_ten_minutes_with_insights(moto_url, [faults.hook], fake_clock)
     assert reading.source == "log-events" and "AccessDeniedException" in reading.note
     assert reading.usage.invocations == 1
 
