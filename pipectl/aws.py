@@ -105,13 +105,15 @@ class Aws:
     def _make_session(self) -> Any:
         """botocore's own session: boto3's adds nothing pipectl uses (resources, S3 transfer
         methods) but costs its import and, on the S3 client, s3transfer's. Its clients parse
-        timestamps with pipectl.timestamps (the same datetimes, much less CPU per listing)."""
+        timestamps with pipectl.timestamps (the same datetimes, much less CPU per listing) and
+        load their models with pipectl.model_loader (the same models, less CPU per client)."""
         import botocore.session
 
-        from pipectl import timestamps
+        from pipectl import model_loader, timestamps
 
         session = botocore.session.Session(profile=self.target.profile)
         timestamps.install(session)
+        model_loader.install(session)
         session.set_config_variable("region", self.target.region)
         if self.target.dummy_credentials:
             session.set_credentials(*DUMMY_CREDENTIALS.values())
