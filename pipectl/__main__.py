@@ -1,3 +1,3 @@
-from pipectl.cli import main
+from pipectl.cli import run
 
-main()
+run()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pipectl import __version__
-from pipectl.cli_edge import command, fewer_collections, without_pydantic
+from pipectl.cli_edge import command, end_without_teardown, fewer_collections, without_pydantic
 from pipectl.errors import EXIT_INTERRUPTED, UsageError
 from pipectl.runtime import GlobalOptions, Runtime
 
@@ -361,8 +361,14 @@ def local_status(opts: GlobalOptions, ui: Any, runtime: Runtime) -> int:
     return emulator.local_status(opts, ui, runtime)
 
 
+def run() -> None:
+    """The console script's and `python -m pipectl`'s entry point: main, in a process that ends
+    without CPython's teardown (cli_edge.end_without_teardown)."""
+    end_without_teardown(main)
+
+
 def main() -> None:
-    """Console entry point."""
+    """The command line, as a function (in-process callers and tests use this one)."""
     fewer_collections()
     try:
         without_pydantic(typer.main.get_command(app))(prog_name="pipectl")

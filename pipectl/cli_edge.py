@@ -1,15 +1,20 @@
 """How every command is wired to the command line: the global flags each command takes after its
 name, the error edge (every pipectl error becomes one or two lines and its exit code; no traceback
-reaches a user), Typer's option conversion without pydantic, and the garbage collector held off
-while a command starts."""
+reaches a user), Typer's option conversion without pydantic, the garbage collector held off
+while a command starts, and the process's end without CPython's teardown."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import gc
 import inspect
+import os
+import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any
@@ -184,3 +189,56 @@ def fewer_collections(pause_s: float = GC_PAUSE_S) -> threading.Timer:
     timer.daemon = True
     timer.start()
     return timer
+
+
+STATUS_FLUSH_FAILED = 120  # what CPython exits with when stdout cannot be flushed at exit
+
+
+@dataclass
+class ProcessEnd:
+    status: int = 1  # a traceback (an exception main let through), as CPython reports it
+
+
+def end_without_teardown(main: Callable[[], None]) -> None:
+    """Run `main` as the process's entry point, and let the process end without CPython's
+    teardown. After a command, that teardown collects every object fewer_collections kept from
+    the collector (~45,000 after a no-change `up`) and then frees every module: ~150 ms of the
+    ~0.9 s of CPU of such an `up`, for memory the operating system takes back anyway.
+
+    Everything else of a normal exit still happens, in its order: a message of SystemExit is
+    printed, non-daemon threads are joined, atexit handlers run (this one, registered before
+    any other, runs last), stdout and stderr are flushed; then os._exit with the status CPython
+    would have used. Only the console script and `python -m pipectl` use it: a process that
+    calls `cli.main` (a test) ends as it always has."""
+    end = ProcessEnd()
+    atexit.register(end_now, end)
+    try:
+        main()
+    except SystemExit as exc:
+        end.status = exit_status(exc.code)
+        raise
+    except KeyboardInterrupt:
+        end.status = 128 + 2  # SIGINT: what a shell reports for an interrupted CPython
+        raise
+    else:
+        end.status = 0
+
+
+def exit_status(code: object) -> int:
+    """CPython's status for `SystemExit(code)`: None is 0, an int itself, anything else 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    return 1
+
+
+def end_now(end: ProcessEnd) -> None:
+    status = end.status
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe (`pipectl status | head -1`) or stream
+        status = STATUS_FLUSH_FAILED
+    with contextlib.suppress(OSError, ValueError):  # nowhere left to tell; CPython ignores it too
+        sys.stderr.flush()
+    os._exit(status)

@@ -5,6 +5,7 @@ tests of the lazy imports (start-up time itself is measured in benchmarks/bench_
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -104,3 +105,130 @@ def test_the_garbage_collector_comes_back_after_the_pause() -> None:
         assert gc.isenabled()
     finally:
         gc.enable()
+
+
+# A process whose entry point is end_without_teardown(fake_main); fake_main's behaviour comes
+# from argv. Effects that must survive the quick end are written to a file, and an object whose
+# __del__ would only run in CPython's teardown tells whether that teardown was skipped.
+END_PROBE = """
+import atexit, os, sys, threading, time
+from pipectl.cli_edge import end_without_teardown
+
+log_path, how = sys.argv[1], sys.argv[2]
+
+def log(text):
+    with open(log_path, "a") as f:
+        f.write(text + "\\n")
+
+class TornDown:
+    def __del__(self, write=os.write):  # bound now: the teardown may have cleared os by then
+        write(2, b"teardown ran")
+
+kept = TornDown()
+
+def fake_main():
+    atexit.register(log, "atexit handler ran")
+    def late_writer():
+        time.sleep(0.2)
+        log("thread finished")
+    threading.Thread(target=late_writer).start()
+    sys.stdout.write("partial line on stdout")  # no newline: stays in the buffer
+    sys.stderr.write("partial line on stderr")
+    if how == "exit-3":
+        sys.exit(3)
+    if how == "exit-message":
+        sys.exit("a message")
+    if how == "crash":
+        raise RuntimeError("a bug")
+
+end_without_teardown(fake_main)
+"""
+
+
+def buffered_env() -> dict[str, str]:
+    """This environment without PYTHONUNBUFFERED, so that output waits in buffers as it does
+    for users, and a missing flush would lose it."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def run_end_probe(tmp_path, how: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    log = tmp_path / "log"
+    result = subprocess.run(
+        [sys.executable, "-c", END_PROBE, str(log), how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=buffered_env(),
+    )
+    return result, log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("how", "status"), [("return", 0), ("exit-3", 3), ("exit-message", 1), ("crash", 1)]
+)
+def test_the_process_ends_with_cpythons_status_and_without_its_teardown(tmp_path, how, status):
+    result, log = run_end_probe(tmp_path, how)
+    assert result.returncode == status, result
+    assert result.stdout == "partial line on stdout"  # flushed before the end
+    assert result.stderr.startswith("partial line on stderr"), result.stderr
+    assert log == ["thread finished", "atexit handler ran"]  # threads joined, then atexit
+    assert "teardown ran" not in result.stderr  # CPython's teardown (freeing objects) skipped
+    if how == "exit-message":
+        assert "a message" in result.stderr
+    if how == "crash":
+        assert "RuntimeError: a bug" in result.stderr
+
+
+def test_without_the_quick_end_teardown_runs(tmp_path):
+    """The probe's teardown detector works: the same program ending normally frees `kept`."""
+    program = END_PROBE.replace("end_without_teardown(fake_main)", "fake_main()")
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "log"), "return"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "teardown ran" in result.stderr, result
+
+
+BROKEN_PIPE_STDOUT = """
+class BrokenPipeStdout:
+    def write(self, text):
+        return len(text)
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+sys.stdout = BrokenPipeStdout()
+"""
+
+
+def test_a_stdout_that_cannot_be_flushed_ends_with_cpythons_120(tmp_path):
+    """As CPython: a closed pipe on stdout at the end (`pipectl status | head -1`) makes the
+    status 120, with no traceback."""
+    program = END_PROBE.replace("kept = TornDown()", "kept = TornDown()\n" + BROKEN_PIPE_STDOUT)
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "log"), "return"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 120, result
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("entry", [["-m", "pipectl"], ["-c", "from pipectl.cli import run; run()"]])
+def test_the_entry_points_end_quickly_with_the_commands_status(tmp_path, entry):
+    """`python -m pipectl` and the console script's function keep every exit code: 0 for
+    --version (with its output), 2 for a bad flag value before any AWS call."""
+    version = subprocess.run(
+        [sys.executable, *entry, "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert version.returncode == 0 and version.stdout.startswith("pipectl "), version
+    bad = subprocess.run(
+        [sys.executable, *entry, "verify", "--timeout", "abc"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2, bad
+    assert "Invalid value for '--timeout'" in bad.stderr
