@@ -206,12 +206,13 @@ def end_without_teardown(main: Callable[[], None]) -> None:
     ~0.9 s of CPU of such an `up`, for memory the operating system takes back anyway.
 
     Everything else of a normal exit still happens, in its order: a message of SystemExit is
-    printed, non-daemon threads are joined, atexit handlers run (this one, registered before
-    any other, runs last), stdout and stderr are flushed; then os._exit with the status CPython
-    would have used. Only the console script and `python -m pipectl` use it: a process that
-    calls `cli.main` (a test) ends as it always has."""
+    printed, non-daemon threads are joined, atexit handlers run (this one last), stdout and
+    stderr are flushed; then os._exit with the status CPython would have used. Only the console
+    script and `python -m pipectl` use it: a process that calls `cli.main` (a test) ends as
+    usual, and so does one where an atexit handler was registered before `main` started."""
     end = ProcessEnd()
-    atexit.register(end_now, end)
+    if nothing_registered_at_exit():
+        atexit.register(end_now, end)
     try:
         main()
     except SystemExit as exc:
@@ -231,6 +232,15 @@ def exit_status(code: object) -> int:
     if isinstance(code, int):
         return code
     return 1
+
+
+def nothing_registered_at_exit() -> bool:
+    """Whether no atexit handler is registered yet, so that one registered now runs last (atexit
+    is last-in, first-out). A sitecustomize or coverage.py's process start-up may have registered
+    one that must run (coverage saves its data then): such a process ends the usual way. The
+    count is CPython's own (`atexit._ncallbacks`, 3.10-3.13); without it, the usual way too."""
+    count = getattr(atexit, "_ncallbacks", None)
+    return count is not None and count() == 0
 
 
 def end_now(end: ProcessEnd) -> None:

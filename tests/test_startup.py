@@ -114,7 +114,7 @@ END_PROBE = """
 import atexit, os, sys, threading, time
 from pipectl.cli_edge import end_without_teardown
 
-log_path, how = sys.argv[1], sys.argv[2]
+log_path, how, earlier = sys.argv[1], sys.argv[2], sys.argv[3:] == ["earlier"]
 
 def log(text):
     with open(log_path, "a") as f:
@@ -125,6 +125,8 @@ class TornDown:
         write(2, b"teardown ran")
 
 kept = TornDown()
+if earlier:  # as a sitecustomize or coverage.py's process start-up would
+    atexit.register(log, "earlier atexit handler ran")
 
 def fake_main():
     atexit.register(log, "atexit handler ran")
@@ -151,10 +153,10 @@ def buffered_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
-def run_end_probe(tmp_path, how: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+def run_end_probe(tmp_path, how: str, *extra: str) -> tuple[subprocess.CompletedProcess, list[str]]:
     log = tmp_path / "log"
     result = subprocess.run(
-        [sys.executable, "-c", END_PROBE, str(log), how],
+        [sys.executable, "-c", END_PROBE, str(log), how, *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -177,6 +179,16 @@ def test_the_process_ends_with_cpythons_status_and_without_its_teardown(tmp_path
         assert "a message" in result.stderr
     if how == "crash":
         assert "RuntimeError: a bug" in result.stderr
+
+
+def test_an_atexit_handler_registered_before_main_makes_the_process_end_as_usual(tmp_path):
+    """It would run after the quick end's handler, that is never: so the process ends the usual
+    way, every handler runs once, and the status is still the command's."""
+    result, log = run_end_probe(tmp_path, "exit-3", "earlier")
+    assert result.returncode == 3, result
+    assert result.stdout == "partial line on stdout"
+    assert log == ["thread finished", "atexit handler ran", "earlier atexit handler ran"]
+    assert "teardown ran" in result.stderr
 
 
 def test_without_the_quick_end_teardown_runs(tmp_path):
