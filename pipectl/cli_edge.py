@@ -201,9 +201,10 @@ class ProcessEnd:
 
 def end_without_teardown(main: Callable[[], None]) -> None:
     """Run `main` as the process's entry point, and let the process end without CPython's
-    teardown. After a command, that teardown collects every object fewer_collections kept from
-    the collector (~45,000 after a no-change `up`) and then frees every module: ~150 ms of the
-    ~0.9 s of CPU of such an `up`, for memory the operating system takes back anyway.
+    teardown. After a command, that teardown collects the objects of the run that only
+    reference cycles still hold (~46,000 after a no-change `up`: botocore's clients and their
+    models, Typer's command tree) and frees every module: ~100 ms of the ~0.9 s of CPU of such
+    an `up`, for memory the operating system takes back anyway.
 
     Everything else of a normal exit still happens, in its order: a message of SystemExit is
     printed, non-daemon threads are joined, atexit handlers run (this one last), stdout and

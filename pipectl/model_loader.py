@@ -6,9 +6,9 @@
   folders, each listed and its versions probed for the file, once per type (three types for the
   first client). Here one walk of the same folders answers every type, with the same sorted list.
 
-Seven clients (STS, S3, DynamoDB, IAM, Logs, SQS, Lambda) made in a new process: ~260 ms of CPU
-with botocore's loader, ~180 ms with this one (medians of 8, interleaved, on this project's 2-CPU
-machine; `python benchmarks/client_creation.py` prints both).
+A session and the seven clients a `pipectl up` makes (STS, S3, DynamoDB, IAM, Logs, SQS,
+Lambda), in a new process: 322 ms of CPU with botocore's loader, 212 ms with this one (medians of
+9, interleaved, on this project's 2-CPU machine: `python benchmarks/client_creation.py`).
 
 Everything else is botocore's own: the search paths (AWS_DATA_PATH, ~/.aws/models, its data),
 which API version is latest, the `sdk` extras, and its errors. Installed through the session's
