@@ -48,9 +48,8 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         self.environ = environ = self.make_environ()
         if not environ.get("wsgi.input_terminated"):  # chunked input is already bounded
             length = content_length(environ)
-            if (
-                length is None
-            ):  # where the body ends is unknown: so is where the next request starts
+            # where a body of unknown length ends is unknown: so is where the next request starts
+            if length is None:
                 self.send_error(400, "Bad Request: malformed Content-Length")
                 return
             environ["wsgi.input"] = LimitedStream(self.rfile, length)
