@@ -153,10 +153,12 @@ def buffered_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
-def run_end_probe(tmp_path, how: str, *extra: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+def run_end_probe(
+    tmp_path, how: str, *extra: str, program: str = END_PROBE
+) -> tuple[subprocess.CompletedProcess, list[str]]:
     log = tmp_path / "log"
     result = subprocess.run(
-        [sys.executable, "-c", END_PROBE, str(log), how, *extra],
+        [sys.executable, "-c", program, str(log), how, *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -194,12 +196,7 @@ def test_an_atexit_handler_registered_before_main_makes_the_process_end_as_usual
 def test_without_the_quick_end_teardown_runs(tmp_path):
     """The probe's teardown detector works: the same program ending normally frees `kept`."""
     program = END_PROBE.replace("end_without_teardown(fake_main)", "fake_main()")
-    result = subprocess.run(
-        [sys.executable, "-c", program, str(tmp_path / "log"), "return"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result, _ = run_end_probe(tmp_path, "return", program=program)
     assert result.returncode == 0 and "teardown ran" in result.stderr, result
 
 
@@ -217,12 +214,7 @@ def test_a_stdout_that_cannot_be_flushed_ends_with_cpythons_120(tmp_path):
     """As CPython: a closed pipe on stdout at the end (`pipectl status | head -1`) makes the
     status 120, with no traceback."""
     program = END_PROBE.replace("kept = TornDown()", "kept = TornDown()\n" + BROKEN_PIPE_STDOUT)
-    result = subprocess.run(
-        [sys.executable, "-c", program, str(tmp_path / "log"), "return"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result, _ = run_end_probe(tmp_path, "return", program=program)
     assert result.returncode == 120, result
     assert "Traceback" not in result.stderr
 
