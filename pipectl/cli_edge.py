@@ -237,8 +237,9 @@ def exit_status(code: object) -> int:
 
 def nothing_registered_at_exit() -> bool:
     """Whether no atexit handler is registered yet, so that one registered now runs last (atexit
-    is last-in, first-out). A sitecustomize or coverage.py's process start-up may have registered
-    one that must run (coverage saves its data then): such a process ends the usual way. The
+    is last-in, first-out). A sitecustomize, coverage.py's process start-up (which saves its data
+    then) or a .pth that calls certifi.where() (certifi registers one) may have registered one
+    that must run: such a process ends the usual way. The
     count is CPython's own (`atexit._ncallbacks`, 3.10-3.13); without it, the usual way too."""
     count = getattr(atexit, "_ncallbacks", None)
     return count is not None and count() == 0

@@ -114,6 +114,9 @@ END_PROBE = """
 import atexit, os, sys, threading, time
 from pipectl.cli_edge import end_without_teardown
 
+# As a plain interpreter: a .pth of the machine's may have registered a handler already (one
+# that appends a CA to certifi calls certifi.where(), which registers one); "earlier" adds one.
+atexit._clear()
 log_path, how, earlier = sys.argv[1], sys.argv[2], sys.argv[3:] == ["earlier"]
 
 def log(text):
