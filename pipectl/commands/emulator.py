@@ -13,7 +13,8 @@ def local_start(opts: GlobalOptions, ui: UI, runtime: Runtime, port: int | None)
     from pipectl.local import server
 
     info, started = server.start(port=port, home=runtime.pipectl_home)
-    emit_emulator(opts, ui, info, "started" if started else "already running")
+    runtimes = server.runtime_interpreters(runtime.pipectl_home)
+    emit_emulator(opts, ui, info, "started" if started else "already running", runtimes)
     return EXIT_OK
 
 
@@ -38,11 +39,15 @@ def local_status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
         else:
             ui.info("emulator is not running: `pipectl local start` (or any command with --local)")
         return EXIT_FAILED
-    emit_emulator(opts, ui, info, "running")
+    emit_emulator(opts, ui, info, "running", server.runtime_interpreters(runtime.pipectl_home))
     return EXIT_OK
 
 
-def emit_emulator(opts: GlobalOptions, ui: UI, info: Any, state: str) -> None:
+def emit_emulator(
+    opts: GlobalOptions, ui: UI, info: Any, state: str, runtimes: dict[str, dict[str, str]]
+) -> None:
+    """The emulator's process, and which Python each function runtime has run on since it
+    started (`runtimes`: runtime -> {"executable", "version", "source", "warning"})."""
     if opts.json:
         ui.document(
             {
@@ -52,13 +57,24 @@ def emit_emulator(opts: GlobalOptions, ui: UI, info: Any, state: str) -> None:
                 "port": info.port,
                 "endpoint_url": info.endpoint_url,
                 "uptime_s": round(info.uptime_s, 1),
+                "runtimes": runtimes,
             }
         )
-    else:
-        ui.info(
-            f"emulator {state} at [bold]{info.endpoint_url}[/] (pid {info.pid}, "
-            f"up {format_duration(info.uptime_s)})"
-        )
+        return
+    ui.info(
+        f"emulator {state} at [bold]{info.endpoint_url}[/] (pid {info.pid}, "
+        f"up {format_duration(info.uptime_s)})"
+    )
+    for name, ran_on in sorted(runtimes.items()):
+        ui.info(f"  {runtime_line(name, ran_on)}")
+
+
+def runtime_line(runtime: str, ran_on: dict[str, str]) -> str:
+    """`python3.12: Python 3.12.1 (/usr/bin/python3.12, on PATH)`, with the fallback named."""
+    line = f"{runtime}: Python {ran_on['version']} ({ran_on['executable']}, {ran_on['source']})"
+    if ran_on["warning"]:
+        line += f" [yellow]not {runtime}'s own Python: the emulator's[/]"
+    return line
 
 
 def format_duration(seconds: float) -> str:

@@ -4,6 +4,7 @@ emulator's own with a warning; boto3 importable on either, the emulator's other 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import sys
@@ -192,3 +193,22 @@ def test_the_running_emulator_tells_which_python_each_runtime_ran_on(
     assert fallback["executable"] == sys.executable and fallback["version"] == OWN_FULL
     assert fallback["warning"].startswith("[WARNING] pipectl local: ")
     assert server.runtime_interpreters(emulator_home / "not-running") == {}
+
+
+def test_local_status_names_the_python_each_runtime_ran_on(
+    aws: Aws, emulator_home: Path, cli, runtime
+) -> None:
+    """`pipectl local status` says which Python ran each runtime, and when it was the
+    emulator's own in place of the runtime's."""
+    deploy_fallback(aws)
+    invoke(aws, "fallback")
+    runtime.pipectl_home = emulator_home
+
+    document = json.loads(cli("local", "status", "--json").stdout)
+    human = " ".join(cli("local", "status").stderr.split())  # as one line, however wrapped
+
+    fallback = document["runtimes"][f"python{FAILING_VERSION}"]
+    assert fallback["executable"] == sys.executable and fallback["version"] == OWN_FULL
+    assert fallback["warning"]
+    assert f"python{FAILING_VERSION}: Python {OWN_FULL} ({sys.executable}" in human
+    assert f"not python{FAILING_VERSION}'s own Python: the emulator's" in human
