@@ -55,3 +55,30 @@ def test_plans_are_pure_functions_of_what_was_read(make_ctx):
     assert up_plans["bucket"].action.value == "update"  # made by hand: no pipectl settings
     assert down_plans["bucket"].action.value == "keep"  # not pipectl's
     assert [row.resource for row in rows] == [k.name for k in KINDS if k.configured(ctx.spec)]
+
+
+def test_plans_of_a_managed_pipeline_holding_data_make_no_call(make_ctx):
+    """The managed branches that once asked AWS in a plan (is the bucket empty, does the table
+    hold items, the created role's details) are planned from what `read` found: up, down with
+    and without --delete-data, and status make no call."""
+    first, _ = make_ctx()
+    first.package = packaging.build()
+    assert pipeline.up(first, pipeline.observe(first)).ok
+    s3 = boto3.client("s3")
+    s3.delete_bucket_policy(Bucket=first.bucket_name)  # moto denies its TLS-only statement
+    s3.put_object(Bucket=first.bucket_name, Key="kept.csv", Body=b"x")
+    item = {first.spec.table.partition_key: {"S": "kept.csv"}}
+    boto3.client("dynamodb").put_item(TableName=first.spec.table.name, Item=item)
+    ctx, _ = make_ctx()
+    ctx.package = packaging.build()
+    ctx.with_tags = ctx.teardown = True
+    observed = pipeline.observe(ctx)
+    before = list(ctx.aws.calls.calls)
+    kept = pipeline.plan_down(ctx, observed)
+    ctx.delete_data = True
+    deleted = pipeline.plan_down(ctx, observed)
+    pipeline.plan_up(ctx, observed)
+    pipeline.status(ctx, observed)
+    assert ctx.aws.calls.calls == before
+    assert kept["bucket"].action.value == "keep" and kept["table"].action.value == "keep"
+    assert deleted["bucket"].action.value == "delete" and deleted["table"].action.value == "delete"
