@@ -475,9 +475,17 @@ def test_down_with_the_on_failure_queue_removes_it_too(cli, moto_url, workdir):
 
 
 def test_a_leftover_queue_is_removed_after_the_config_dropped_it(cli, moto_url, workdir):
+    """The queue pipectl made, then `on_failure_queue: false`: `up` unwires it and keeps it
+    (it may hold failed events), `down` deletes it since it is empty and pipectl's."""
     write_config(workdir, "function:\n  on_failure_queue: true\n")
     up_ok(cli, moto_url)
-    (workdir / "pipectl.yaml").unlink()
+    write_config(workdir, "function:\n  on_failure_queue: false\n")
+    up_ok(cli, moto_url)
+    assert everything(moto_url)["queues"], "the queue stays until down"
+    invoke_config = client("lambda", moto_url).get_function_event_invoke_config(
+        FunctionName=FUNCTION
+    )
+    assert not invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     result, doc = run(cli, moto_url, "down", "--yes")
     assert result.exit_code == 0, result.stderr
     assert actions(doc)["queue"] == "delete"

@@ -263,7 +263,8 @@ def create_from(ctx: Context, code: dict[str, Any]) -> None:
         ctx.clock,
         on_give_up=lambda exc: AwsError(
             f"Lambda still cannot assume role {role} after {ctx.deadlines.role_propagation:.0f} s",
-            "check that the role exists and trusts lambda.amazonaws.com (aws iam get-role)",
+            "check that the role exists and trusts lambda.amazonaws.com, for a role pipectl made"
+            " with aws:SourceAccount = this account (aws iam get-role)",
             "RoleNotAssumable",
         ),
     )

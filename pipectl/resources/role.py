@@ -64,7 +64,13 @@ def trust_policy(ctx: Context) -> dict[str, Any]:
     owner's account when it assumes an execution role: AWS's own published execution-role trust
     policy carries this condition (aws/agent-toolkit-for-aws, serverless-skills
     lambda-trust-policy.json), and the IAM guide recommends it on service-role trust policies
-    (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html)."""
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). Lambda's own guide
+    names no condition key for this trust, and moto does not evaluate it: the evidence of use is
+    modules that ship it (terraform-aws-modules/terraform-aws-lambda PR 771,
+    paxosglobal/terraform-aws-lambda v1.4.0); aws-parallelcluster PR 6926 saw aws:SourceArn, not
+    aws:SourceAccount, fail for functions in a VPC, which pipectl does not make. If Lambda ever
+    refused it, CreateFunction would say the role cannot be assumed (function.py's retry
+    names that)."""
     statement = {
         **TRUST_POLICY["Statement"][0],
         "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},

@@ -161,6 +161,29 @@ def test_no_retries_means_one_attempt(aws: Aws) -> None:
     assert record["requestContext"]["condition"] == "RetriesExhausted"
 
 
+def test_a_timed_out_event_is_retried_then_recorded(aws: Aws) -> None:
+    """A timeout fails an attempt as a raise does: retried, then the record names the timeout
+    (responsePayload errorType Sandbox.Timedout, as Lambda reports it)."""
+    aws.create_function("slow", FAILING, timeout_s=1)
+    url, arn = make_queue(aws, "slow-failures")
+    configure(
+        aws,
+        "slow",
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": arn}},
+    )
+
+    send(aws, "slow", {"id": "e-slow", "sleep": 5})
+
+    (record,) = records(aws, url, 1)
+    attempts = starts(aws, "slow")
+    assert len(attempts) == 2 and len({request_id for request_id, _ in attempts}) == 1
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in record["responsePayload"]["errorMessage"]
+
+
 def test_an_event_past_its_maximum_age_is_not_retried(aws: Aws) -> None:
     """Maximum age 1 s; the first attempt takes 1.2 s, so the retry would be too late."""
     aws.create_function("aging", FAILING)

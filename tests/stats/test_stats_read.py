@@ -317,3 +317,24 @@ def test_collect_with_no_log_group_is_zeros_and_a_note(aws):
     assert doc["invocations"] == 0 and doc["cost_usd"]["total"] == 0.0
     assert doc["failed_events"] is None
     assert any("has not run yet" in note for note in doc["notes"])
+
+
+def test_an_aws_endpoint_chooses_insights_by_itself(fake_clock):
+    """Without `insights=`, a client of AWS's own endpoint reads through Logs Insights (the
+    emulator's path, FilterLogEvents, is chosen by test_log_events_path_* on moto)."""
+    insights = Insights()
+    endpoint = "https://logs.us-east-1.amazonaws.com"
+    aws = Aws(Target(region="us-east-1", endpoint_url=endpoint), [insights.hook])
+    since_ms = 1_000_000_000_000
+    reading = stats_read.read_usage(
+        aws.client("logs"),
+        GROUP,
+        since_ms,
+        since_ms + 3_600_000,
+        fake_clock.sleep,
+        fake_clock.clock,
+    )
+    assert reading.source == "logs-insights"
+    assert aws.calls.calls.count("logs.StartQuery") == len(stats_read.QUERIES)
+    assert "logs.FilterLogEvents" not in aws.calls.calls
+    assert reading.usage.invocations == 40
