@@ -363,6 +363,8 @@ def bench_emulator(count: int, batch_size: int) -> None:
         f"{functions_cpu:.0f} s ({functions_cpu * 1000 / count:.1f} ms per object)"
     )
     verdict = "met" if seen == counted == count and total <= TARGET_EMULATOR_S else "missed"
+    if count != 10_000:
+        verdict = f"not measured: this run had {count:,}"
     print(
         f"every item there after {total:.1f} s ({seen:,} of {count:,}, a Scan then counts "
         f"{counted:,}; "
