@@ -77,8 +77,12 @@ def invoke(
     ctx = commands.connect(opts, ui, runtime, spec)
     if key is not None:
         head = invoke_core.head_object(ctx.client("s3"), ctx.bucket_name, key)
-        if head is None and not opts.json:
-            ui.info(f"[dim]no object {commands.literal(key)} in {ctx.bucket_name}: no size/eTag[/]")
+        if head is None:  # on stderr: a --json document on stdout stays whole
+            ui.warn(
+                f"no object {key} in {ctx.bucket_name}: the event carries no size or eTag, and "
+                "the bundled handler skips such a record as malformed; upload it first "
+                f"(aws s3 cp FILE s3://{ctx.bucket_name}/{key})"
+            )
         event = invoke_core.s3_event(
             ctx.bucket_name, key, ctx.region, f"pipectl-{spec.pipeline}", head
         )
@@ -127,7 +131,7 @@ def init_handler(opts: GlobalOptions, ui: UI, directory: Path, config: Path, for
     ui.info(f"{how} [bold]{commands.literal(str(done.config))}[/] (function.source: {done.source})")
     ui.info(
         f"next: edit app.py and requirements.txt; test with `python -m pytest {done.source}`; "
-        "deploy with `pipectl up` (or try it on the emulator: `pipectl up --local`, then "
-        "`pipectl invoke --local --key some.csv`)"
+        "deploy with `pipectl up` (or try it on the emulator: `pipectl up --local`, upload a "
+        "file, then `pipectl invoke --local --key <its key>`)"
     )
     return EXIT_OK

@@ -114,6 +114,14 @@ def test_invoke_key_sends_an_s3_event_and_shows_result_and_report(local_cli, wor
     assert human.exit_code == 0
     assert "REPORT RequestId:" in human.stderr and "Duration:" in human.stderr
     assert "returned (status 200)" in human.stderr
+    for name in document["payload"]:  # the payload is printed, as JSON
+        assert f'"{name}":' in human.stderr
+
+    missing = local_cli("invoke", "--local", "--key", "manual/not there.csv", "--json")
+    assert json.loads(missing.stdout)["ok"] is True  # stdout stays one document
+    warning = " ".join(missing.stderr.split())
+    assert f"warning: no object manual/not there.csv in {bucket}" in warning
+    assert "skips such a record as malformed; upload it first" in warning
 
 
 def test_local_wheels_are_for_the_python_the_emulator_recorded(local_cli, workdir, home):
