@@ -210,7 +210,7 @@ def read_findings(level: str, out: Path) -> Scan:
     return Scan(level, passed, failed, elsewhere)
 
 
-def report(scan: Scan) -> None:
+def report(scan: Scan, show_passed: bool = False) -> None:
     target = TARGETS[scan.level]
     verdict = "meets" if len(scan.failed) <= target else "MISSES"
     print(
@@ -221,18 +221,23 @@ def report(scan: Scan) -> None:
     for check, count in sorted(Counter(c for c, _ in scan.failed).items()):
         names = sorted({name for c, name in scan.failed if c == check})
         print(f"  FAIL {check}  ({count}: {', '.join(names)})")
+    if show_passed:
+        for check, count in sorted(Counter(c for c, _ in scan.passed).items()):
+            names = sorted({name for c, name in scan.passed if c == check})
+            print(f"  pass {check}  ({count}: {', '.join(names)})")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--security", choices=("standard", "strict", "both"), default="both")
     parser.add_argument("--prowler", default=shutil.which("prowler") or "prowler")
+    parser.add_argument("--passed", action="store_true", help="list the passed checks too")
     args = parser.parse_args()
     levels = ("standard", "strict") if args.security == "both" else (args.security,)
     with tempfile.TemporaryDirectory(prefix="pipectl-scan-") as work:
         scans = [run_level(level, args.prowler, Path(work)) for level in levels]
     for scan in scans:
-        report(scan)
+        report(scan, show_passed=args.passed)
     return 0
 
 
