@@ -4,7 +4,9 @@
   Python 3.7) and are quicker to build. This is most of the gain.
 - To check a service name, botocore lists the services it ships for each model type: ~420
   folders, each listed and its versions probed for the file, once per type (three types for the
-  first client). Here one walk of the same folders answers every type, with the same sorted list.
+  first client). Here a model is loaded after looking in that service's own folders only, and
+  when the whole list is asked for (an unknown service's error, `get_available_services`), one
+  walk of the same folders answers every type, with the same sorted list.
 
 A session and the seven clients a `pipectl up` makes (STS, S3, DynamoDB, IAM, Logs, SQS,
 Lambda), in a new process: 322 ms of CPU with botocore's loader, 212 ms with this one (medians of
@@ -22,6 +24,7 @@ import json
 import os
 from typing import Any
 
+from botocore.exceptions import DataNotFoundError, UnknownServiceError
 from botocore.loaders import JSONFileLoader, Loader, instance_cache
 
 OPENERS = ((".json", open), (".json.gz", gzip.open))  # botocore's extensions, in its order
@@ -41,6 +44,37 @@ class PlainJSONFileLoader(JSONFileLoader):
 
 class ModelLoader(Loader):
     FILE_LOADER_CLASS = PlainJSONFileLoader
+
+    @instance_cache
+    def load_service_model(
+        self, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        """botocore's `load_service_model`, which first lists every service it knows for
+        `type_name` to check the name. A service is in that list when one of its API version
+        folders holds the type's file, which is what `list_api_versions` finds in the service's
+        own folders: the same answer, without walking the other ~420."""
+        versions = self._api_versions(service_name, type_name)
+        if not versions:
+            known = self.list_available_services(type_name)
+            raise UnknownServiceError(
+                service_name=service_name, known_service_names=", ".join(known)
+            )
+        api_version = api_version or max(versions)
+        model = self.load_data(os.path.join(service_name, api_version, type_name))
+        extras = self._find_extras(service_name, type_name, api_version)
+        self._extras_processor.process(model, extras)
+        return model
+
+    def _api_versions(self, service_name: str, type_name: str) -> list[str]:
+        """The service's API versions holding `type_name`'s file; none for a name that is not a
+        plain folder name (botocore's list holds only the folders directly in its paths)."""
+        separators = {os.sep, os.altsep} - {None}
+        if service_name.startswith(".") or any(sep in service_name for sep in separators):
+            return []
+        try:
+            return self.list_api_versions(service_name, type_name)
+        except DataNotFoundError:
+            return []
 
     @instance_cache
     def list_available_services(self, type_name: str) -> list[str]:

@@ -59,6 +59,44 @@ def test_an_unknown_service_gets_botocores_error():
         session.create_client("no-such-service", region_name="us-east-1")
 
 
+def test_making_clients_walks_no_other_services_folders(monkeypatch):
+    """A client's models are found in its service's own folders: the ~420-folder walk happens
+    only when the whole list is asked for."""
+    walks = []
+    real = model_loader.version_files
+    monkeypatch.setattr(model_loader, "version_files", lambda f: walks.append(f) or real(f))
+    session = botocore.session.Session()
+    model_loader.install(session)
+    for service in PIPECTL_SERVICES:
+        session.create_client(
+            service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+    assert walks == []
+
+
+@pytest.mark.parametrize(
+    ("service", "type_name", "api_version"),
+    [
+        ("sts", "waiters-2", None),  # a service without that model type
+        ("../s3", "service-2", None),  # not a folder directly in a search path
+        ("s3/2006-03-01", "service-2", None),
+        (".", "service-2", None),
+        ("no-such-service", "service-2", None),
+        ("dynamodb", "waiters-2", None),  # these load
+        ("s3", "service-2", "2006-03-01"),
+        ("lambda", "paginators-1", None),
+    ],
+)
+def test_the_same_model_or_error_as_botocore(service, type_name, api_version):
+    def outcome(loader):
+        try:
+            return loader.load_service_model(service, type_name, api_version)
+        except Exception as exc:  # the comparison is the point: which error, with what text
+            return type(exc), str(exc)
+
+    assert outcome(model_loader.ModelLoader()) == outcome(Loader())
+
+
 def write_model(folder: Path, service: str, model: dict, compressed: bool) -> None:
     version = folder / service / model["metadata"]["apiVersion"]
     version.mkdir(parents=True)

@@ -10,6 +10,7 @@ from pipectl import pipeline
 from pipectl import ui as ui_module
 from pipectl.build import packaging
 from pipectl.context import Context
+from pipectl.home import home_dir
 from pipectl.runtime import GlobalOptions, Runtime, make_aws
 from pipectl.ui import UI, changes_document
 
@@ -32,8 +33,6 @@ def start(
 ) -> Context:
     """The run's Context; its account and role are still being found (`pipeline.begin`): the
     first read of either waits, so `pipeline.observe` sends every other read meanwhile."""
-    from pipectl.local.server import home_dir  # standard library only: no emulator started
-
     aws = make_aws(opts, spec, runtime, ui.aws_call)
     ctx = pipeline.begin(
         aws,
@@ -76,8 +75,6 @@ def deployment_package(
 
 
 def pipectl_home(runtime: Runtime) -> Path:
-    from pipectl.local.server import home_dir
-
     return runtime.pipectl_home or home_dir()
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pipectl
 from pipectl.errors import PipectlError, UsageError
+from pipectl.home import home_dir
 from pipectl.local import settings
 from pipectl.retry import Backoff, poll
 
@@ -62,11 +63,6 @@ class EmulatorInfo:
     @property
     def uptime_s(self) -> float:
         return max(0.0, time.time() - self.started_at)
-
-
-def home_dir() -> Path:
-    """Where the record, lock and log live: $PIPECTL_HOME, else ~/.pipectl."""
-    return Path(os.environ.get("PIPECTL_HOME") or Path.home() / ".pipectl")
 
 
 def start(
