@@ -9,8 +9,9 @@
   walk of the same folders answers every type, with the same sorted list.
 
 A session and the seven clients a `pipectl up` makes (STS, S3, DynamoDB, IAM, Logs, SQS,
-Lambda), in a new process: 322 ms of CPU with botocore's loader, 212 ms with this one (medians of
-9, interleaved, on this project's 2-CPU machine: `python benchmarks/client_creation.py`).
+Lambda), in a new process: 274 ms of CPU with botocore's loader, 192 ms with this one (medians of
+9, interleaved, on this project's 2-CPU machine, 2026-11-30:
+`python benchmarks/client_creation.py`).
 
 Everything else is botocore's own: the search paths (AWS_DATA_PATH, ~/.aws/models, its data),
 which API version is latest, the `sdk` extras, and its errors. Installed through the session's

@@ -6,7 +6,7 @@ from typing import Any
 
 from pipectl.errors import EXIT_FAILED, EXIT_OK
 from pipectl.runtime import GlobalOptions, Runtime
-from pipectl.ui import UI
+from pipectl.ui import UI, escape
 
 
 def local_start(opts: GlobalOptions, ui: UI, runtime: Runtime, port: int | None) -> int:
@@ -71,7 +71,8 @@ def emit_emulator(
 
 def runtime_line(runtime: str, ran_on: dict[str, str]) -> str:
     """`python3.12: Python 3.12.1 (/usr/bin/python3.12, on PATH)`, with the fallback named."""
-    line = f"{runtime}: Python {ran_on['version']} ({ran_on['executable']}, {ran_on['source']})"
+    where = escape(f"{ran_on['executable']}, {ran_on['source']}")  # a path is not markup
+    line = f"{runtime}: Python {escape(ran_on['version'])} ({where})"
     if ran_on["warning"]:
         line += f" [yellow]not {runtime}'s own Python: the emulator's[/]"
     return line
