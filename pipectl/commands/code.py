@@ -5,6 +5,7 @@ codes out, PipectlError up to the CLI edge."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ def invoke(
             ui.warn(
                 f"no object {key} in {ctx.bucket_name}: the event carries no size or eTag, and "
                 "the bundled handler skips such a record as malformed; upload it first "
-                f"(aws s3 cp FILE s3://{ctx.bucket_name}/{key})"
+                f"(aws s3 cp FILE {shlex.quote(f's3://{ctx.bucket_name}/{key}')})"
             )
         event = invoke_core.s3_event(
             ctx.bucket_name, key, ctx.region, f"pipectl-{spec.pipeline}", head

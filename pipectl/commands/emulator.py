@@ -74,7 +74,7 @@ def runtime_line(runtime: str, ran_on: dict[str, str]) -> str:
     where = escape(f"{ran_on['executable']}, {ran_on['source']}")  # a path is not markup
     line = f"{runtime}: Python {escape(ran_on['version'])} ({where})"
     if ran_on["warning"]:
-        line += f" [yellow]not {runtime}'s own Python: the emulator's[/]"
+        line += f" [yellow]({runtime} itself not found or not working)[/]"
     return line
 
 

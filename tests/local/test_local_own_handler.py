@@ -122,6 +122,7 @@ def test_invoke_key_sends_an_s3_event_and_shows_result_and_report(local_cli, wor
     warning = " ".join(missing.stderr.split())
     assert f"warning: no object manual/not there.csv in {bucket}" in warning
     assert "skips such a record as malformed; upload it first" in warning
+    assert f"(aws s3 cp FILE 's3://{bucket}/manual/not there.csv')" in warning  # quoted for a shell
 
 
 def test_local_wheels_are_for_the_python_the_emulator_recorded(local_cli, workdir, home):
