@@ -134,8 +134,10 @@ def ask_sts_once_sent(ctx: Context) -> str:
 
 
 def kinds_in(ctx: Context) -> list[Kind]:
-    """The resources of this pipeline; a teardown also looks at unconfigured ones it may own."""
-    return [k for k in KINDS if ctx.teardown or k.configured(ctx.spec)]
+    """The resources of this pipeline. A run that reads ownership (`status`, `down`) also looks
+    at unconfigured ones pipectl may own: a queue left from before `on_failure_queue: false`
+    may still hold failed events."""
+    return [k for k in KINDS if ctx.teardown or ctx.with_tags or k.configured(ctx.spec)]
 
 
 def observe(ctx: Context) -> Observed:
@@ -307,6 +309,7 @@ class ResourceStatus:
     managed: bool
     drift: tuple[str, ...]
     failed_events: int | None = None  # the on-failure queue's waiting events; None elsewhere
+    configured: bool = True  # False: left over from an earlier config, never drift
 
     def as_json(self) -> dict[str, Any]:
         """Every row has the same keys: `failed_events` is null where it does not apply."""
@@ -317,23 +320,30 @@ class ResourceStatus:
             "managed": self.managed,
             "drift": list(self.drift),
             "failed_events": self.failed_events,
+            "configured": self.configured,
         }
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.configured or (self.exists and not self.drift)
 
 
 def status(ctx: Context, observed: Observed) -> list[ResourceStatus]:
+    """A row per configured resource, and one per unconfigured resource pipectl owns that is
+    still there (`up` leaves it, `down` removes it unless it holds data)."""
     rows = []
     for kind in KINDS:
-        if not kind.configured(ctx.spec):
+        state = observed.states.get(kind.name)
+        if state is None:
             continue
-        state = observed[kind.name]
+        managed = state.managed(ctx.spec.pipeline)
+        configured = kind.configured(ctx.spec)
+        if not configured and not (state.exists and managed):
+            continue
+        drift = drift_of(ctx, kind, state) if configured else ()
         rows.append(
             ResourceStatus(
-                kind.name,
-                state.name,
-                state.exists,
-                state.managed(ctx.spec.pipeline),
-                drift_of(ctx, kind, state),
-                state.failed_events,
+                kind.name, state.name, state.exists, managed, drift, state.failed_events, configured
             )
         )
     return rows

@@ -603,6 +603,21 @@ def test_a_look_alike_newer_than_the_record_is_not_pipectls(cli, moto_url, runti
     assert everything(moto_url)["tables"] == ["ProcessedResults"]
 
 
+def test_a_look_alike_queue_newer_than_the_record_is_not_pipectls(cli, moto_url, runtime):
+    """The same for the on-failure queue, dated by its CreatedTimestamp: kept, not deleted."""
+    up_ok(cli, moto_url)
+    record = json.loads(ledger_file(runtime).read_text())
+    record["queue"]["at"] -= 3600
+    ledger_file(runtime).write_text(json.dumps(record))
+    sqs = client("sqs", moto_url)
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"])
+    sqs.create_queue(QueueName=f"{FUNCTION}-failures")
+    result, doc = run(cli, moto_url, "down", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert actions(doc)["queue"] == "keep"
+    assert len(everything(moto_url)["queues"]) == 1
+
+
 def test_a_failed_step_skips_what_depends_on_it(cli, moto_url, faults):
     up_ok(cli, moto_url)
     faults.add("lambda.DeleteFunction", "ServiceException", "boom", times=None)

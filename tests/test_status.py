@@ -52,7 +52,16 @@ def test_in_sync_after_up(cli, moto_url, runtime):
     assert list(doc) == ["in_sync", "resources"]
     assert [r["resource"] for r in doc["resources"]] == KINDS
     for row in doc["resources"]:
-        assert set(row) == {"resource", "name", "exists", "managed", "drift", "failed_events"}
+        assert set(row) == {
+            "resource",
+            "name",
+            "exists",
+            "managed",
+            "drift",
+            "failed_events",
+            "configured",
+        }
+        assert row["configured"] is True
         assert row["exists"] is True and row["managed"] is True and row["drift"] == [], row
     names = {r["resource"]: r["name"] for r in doc["resources"]}
     assert names == {
@@ -390,6 +399,7 @@ def test_a_missing_existing_role_is_reported_not_an_error(cli, moto_url, workdir
         "managed": False,
         "drift": ["role missing"],
         "failed_events": None,
+        "configured": True,
     }
 
 
@@ -505,3 +515,37 @@ def test_diagram_branches_line_up_under_the_function():
     assert lines[-1].split() == ["✓", "in", "sync", "~", "drifted", "✗", "missing"]
     styled = console.export_text(styles=True)
     assert "\x1b[" in styled  # coloured on a terminal that takes colour
+
+
+def test_a_queue_left_from_an_earlier_config_shows_with_its_failed_events(
+    cli, moto_url, workdir: Path, runtime
+):
+    """`on_failure_queue: false` after failures landed: `up` unwires the queue and keeps it. Its
+    events must not wait unseen until SQS drops them: status shows the queue, not as drift, and
+    says how to replay them; a queue that is not pipectl's gets no row."""
+    up_ok(cli, moto_url)
+    sqs = client("sqs", moto_url)
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    for n in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+    (workdir / "pipectl.yaml").write_text("function:\n  on_failure_queue: false\n")
+    up_ok(cli, moto_url)
+
+    result, doc = status(cli, moto_url)
+    assert result.exit_code == 0, result.stderr  # in sync with the config
+    assert doc["in_sync"] is True
+    queue = rows(doc)["queue"]
+    assert queue["configured"] is False and queue["failed_events"] == 2
+    assert queue["exists"] is True and queue["managed"] is True and queue["drift"] == []
+    err = cli("status", "--endpoint-url", moto_url).stderr
+    [line] = [line for line in err.splitlines() if line.startswith("queue ")]
+    assert "not configured (left over)" in line and line.split()[-1] == "2"
+    assert "2 failed events waiting in the on-failure queue" in " ".join(err.split())
+    assert "SQS queue" not in err  # not drawn as wired to the function
+
+    # Seen from another machine (no ledger), untagged: nothing says it is pipectl's, no row.
+    sqs.untag_queue(QueueUrl=url, TagKeys=list(sqs.list_queue_tags(QueueUrl=url)["Tags"]))
+    for record in (runtime.pipectl_home / "created").glob("*.json"):
+        record.unlink()
+    _, doc = status(cli, moto_url)
+    assert "queue" not in rows(doc)

@@ -52,7 +52,7 @@ def status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
     ctx = start(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
     ctx.package = package
     rows = pipeline.status(ctx, pipeline.observe(ctx))
-    in_sync = all(r.exists and not r.drift for r in rows)
+    in_sync = all(row.in_sync for row in rows)
     if opts.json:
         ui.document({"in_sync": in_sync, "resources": [r.as_json() for r in rows]})
     else:

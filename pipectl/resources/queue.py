@@ -38,6 +38,7 @@ ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
+    "CreatedTimestamp",  # epoch seconds: a look-alike made after pipectl's record is not its own
 )
 
 
@@ -126,8 +127,22 @@ def read(ctx: Context) -> QueueState:
         tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
     holds = MessageCounts.of(attributes).total > 0 if ctx.teardown else None
     return QueueState(
-        name=name, exists=True, url=url, tags=tags, attributes=attributes, holds_messages=holds
+        name=name,
+        exists=True,
+        url=url,
+        tags=tags,
+        attributes=attributes,
+        holds_messages=holds,
+        changed_at=epoch_seconds(attributes.get("CreatedTimestamp")),
     )
+
+
+def epoch_seconds(text: str | None) -> float | None:
+    """SQS's timestamps are epoch seconds as text (AWS: whole seconds; moto: with a fraction)."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def attribute_drift(attributes: dict[str, str]) -> dict[str, tuple[str, str]]:

@@ -59,7 +59,7 @@ def edge(rows: dict[str, ResourceStatus], kind: str | None, label: str) -> Piece
 def diagram(rows: Sequence[ResourceStatus]) -> str:
     """bucket ──trigger──▶ function ──put──▶ table, and under the function what it needs: its
     log group, role, S3's permission to invoke it (and the on-failure queue when configured)."""
-    by_kind = {r.resource: r for r in rows}
+    by_kind = {r.resource: r for r in rows if r.configured}  # a leftover is not wired in
     head = Piece.join(node(by_kind, "bucket", "S3 bucket"), edge(by_kind, "trigger", "trigger"))
     top = Piece.join(
         head,
@@ -114,7 +114,9 @@ def render(ui: UI, ctx: Context, rows: Sequence[ResourceStatus], in_sync: bool) 
     for row in rows:
         exists = "[green]yes[/]" if row.exists else "[red]no[/]"
         managed = "pipectl" if row.managed else ("adopted" if row.exists else "")
-        if row.drift:
+        if not row.configured:
+            drift = "[dim]not configured (left over)[/]"
+        elif row.drift:
             colour = "yellow" if row.exists else "red"
             drift = f"[{colour}]" + escape("; ".join(row.drift)) + "[/]"
         else:
