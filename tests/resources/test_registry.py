@@ -40,14 +40,20 @@ def test_dependencies_name_registered_kinds_that_come_earlier_on_the_way_up():
             assert position[dependency] > position[kind.name], (kind.name, dependency)
 
 
-def test_plans_are_pure_functions_of_what_was_read(make_ctx):
-    """`up` half-done, then plan up, plan down and status: only `read` calls AWS."""
-    boto3.client("s3").create_bucket(Bucket="serverless-data-input-123456789012-us-east-1")
+def read_as_down_does(make_ctx):
+    """A context that reads what status and down read (tags, data held), what it observed, and
+    the calls made so far."""
     ctx, _ = make_ctx()
     ctx.package = packaging.build()
     ctx.with_tags = ctx.teardown = True
     observed = pipeline.observe(ctx)
-    before = list(ctx.aws.calls.calls)
+    return ctx, observed, list(ctx.aws.calls.calls)
+
+
+def test_plans_are_pure_functions_of_what_was_read(make_ctx):
+    """`up` half-done, then plan up, plan down and status: only `read` calls AWS."""
+    boto3.client("s3").create_bucket(Bucket="serverless-data-input-123456789012-us-east-1")
+    ctx, observed, before = read_as_down_does(make_ctx)
     up_plans = pipeline.plan_up(ctx, observed)
     down_plans = pipeline.plan_down(ctx, observed)
     rows = pipeline.status(ctx, observed)
@@ -69,11 +75,7 @@ def test_plans_of_a_managed_pipeline_holding_data_make_no_call(make_ctx):
     s3.put_object(Bucket=first.bucket_name, Key="kept.csv", Body=b"x")
     item = {first.spec.table.partition_key: {"S": "kept.csv"}}
     boto3.client("dynamodb").put_item(TableName=first.spec.table.name, Item=item)
-    ctx, _ = make_ctx()
-    ctx.package = packaging.build()
-    ctx.with_tags = ctx.teardown = True
-    observed = pipeline.observe(ctx)
-    before = list(ctx.aws.calls.calls)
+    ctx, observed, before = read_as_down_does(make_ctx)
     kept = pipeline.plan_down(ctx, observed)
     ctx.delete_data = True
     deleted = pipeline.plan_down(ctx, observed)

@@ -208,8 +208,16 @@ class Insights:
         return None
 
 
-def insights_read(insights: Insights, fake_clock, since_ms: int = 1_000_000_000_000):
-    aws = Aws(Target(region="us-east-1", endpoint_url="https://logs.invalid"), [insights.hook])
+def insights_read(
+    insights: Insights,
+    fake_clock,
+    since_ms: int = 1_000_000_000_000,
+    endpoint: str = "https://logs.invalid",
+    use_insights: bool | None = True,
+):
+    """An hour's read through a client answered by `insights`; `use_insights=None` leaves the
+    choice to read_usage (by the endpoint)."""
+    aws = Aws(Target(region="us-east-1", endpoint_url=endpoint), [insights.hook])
     reading = stats_read.read_usage(
         aws.client("logs"),
         GROUP,
@@ -217,7 +225,7 @@ def insights_read(insights: Insights, fake_clock, since_ms: int = 1_000_000_000_
         since_ms + 3_600_000,
         fake_clock.sleep,
         fake_clock.clock,
-        insights=True,
+        insights=use_insights,
     )
     return reading, aws
 
@@ -322,18 +330,8 @@ def test_collect_with_no_log_group_is_zeros_and_a_note(aws):
 def test_an_aws_endpoint_chooses_insights_by_itself(fake_clock):
     """Without `insights=`, a client of AWS's own endpoint reads through Logs Insights (the
     emulator's path, FilterLogEvents, is chosen by test_log_events_path_* on moto)."""
-    insights = Insights()
     endpoint = "https://logs.us-east-1.amazonaws.com"
-    aws = Aws(Target(region="us-east-1", endpoint_url=endpoint), [insights.hook])
-    since_ms = 1_000_000_000_000
-    reading = stats_read.read_usage(
-        aws.client("logs"),
-        GROUP,
-        since_ms,
-        since_ms + 3_600_000,
-        fake_clock.sleep,
-        fake_clock.clock,
-    )
+    reading, aws = insights_read(Insights(), fake_clock, endpoint=endpoint, use_insights=None)
     assert reading.source == "logs-insights"
     assert aws.calls.calls.count("logs.StartQuery") == len(stats_read.QUERIES)
     assert "logs.FilterLogEvents" not in aws.calls.calls
