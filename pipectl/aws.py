@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pipectl import __version__
 from pipectl.errors import AwsError, PipectlError
@@ -24,6 +24,7 @@ SECRET_VALUE = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 
 ClientHook = Callable[[Any], None]
 READ_TIMEOUT_S = 70
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class Aws:
         except Exception as exc:  # botocore.exceptions.ProfileNotFound and friends
             raise translate(exc) from None
         client.meta.events.register("before-parameter-build.*.*", self._record_call)
+        client.meta.events.register("before-send.*.*", report_first_send)
         for hook in self.hooks:
             hook(client)
         return client
@@ -162,6 +164,67 @@ class Aws:
     def account_id(self) -> str:
         """The caller's account id (one STS call)."""
         return self.client("sts").get_caller_identity()["Account"]
+
+
+# The work of this thread that waits to hear that its first request has left (`on_first_send`).
+# Thread-local, as a botocore `before-send` handler runs in the thread sending the request.
+_first_send = threading.local()
+
+
+class CallOnce:
+    """`fn`, called the first time this is, by whichever thread; later calls do nothing."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self._fn = fn
+        self._lock = threading.Lock()
+        self._called = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._called:
+                return
+            self._called = True
+        self._fn()
+
+
+def on_first_send(work: Callable[[], T], sent: Callable[[], None]) -> Callable[[], T]:
+    """`work`, made to call `sent` once: when the first AWS request it makes leaves (from its
+    own thread, or from one it hands work to with `carrying_first_send`), or when it ends
+    without having made one."""
+    once = CallOnce(sent)
+
+    def run() -> T:
+        _first_send.callback = once
+        try:
+            return work()
+        finally:
+            _first_send.callback = None
+            once()
+
+    return run
+
+
+def carrying_first_send(work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, to run in another thread: its first request counts as this thread's would."""
+    callback = getattr(_first_send, "callback", None)
+    if callback is None:
+        return work
+
+    def run() -> T:
+        _first_send.callback = callback
+        try:
+            return work()
+        finally:
+            _first_send.callback = None
+
+    return run
+
+
+def report_first_send(**_: Any) -> None:
+    """A botocore `before-send` handler on every client pipectl makes (see `on_first_send`)."""
+    callback = getattr(_first_send, "callback", None)
+    if callback is not None:
+        callback()
 
 
 def describe_params(params: dict[str, Any]) -> str:

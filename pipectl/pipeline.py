@@ -140,14 +140,15 @@ def kinds_in(ctx: Context) -> list[Kind]:
     return [k for k in KINDS if ctx.teardown or ctx.with_tags or k.configured(ctx.spec)]
 
 
-def observe(ctx: Context) -> Observed:
+def observe(ctx: Context, meanwhile: Callable[[], None] | None = None) -> Observed:
     """Read every resource side by side, while `begin` finds the account and the role: a read
     that needs them (the default bucket name, an ARN, the role itself) waits for them, the others
     go out at once (the notification does not wait for the bucket: a missing bucket answers
     NoSuchBucket). A read of two calls one after the other (the queue's) starts first, its client
     made before the others', so that its second call overlaps their client creation. If finding
     the account or the role failed, that is the error raised. What pipectl's ledger says it
-    created is marked `recorded`."""
+    created is marked `recorded`. `meanwhile` runs on this thread once every read has a request
+    in flight: the command's CPU work that can wait for the answers (the UI's import)."""
     kinds = kinds_in(ctx)
     chained = [kind for kind in kinds if kind.chained_read_client]
     readers = {
@@ -158,7 +159,7 @@ def observe(ctx: Context) -> Observed:
     try:
         for kind in chained:
             ctx.client(kind.chained_read_client)
-        read = parallel_reads(readers)
+        read = parallel_reads(readers, once_sent=meanwhile)
     except Exception:
         if ctx.identity.error is not None:
             raise ctx.identity.error from None

@@ -1,6 +1,6 @@
 """Rendering: rich progress lines and tables on stderr for people, one JSON document on stdout
 for scripts (`--json`). Only this module and cli.py import rich, and only when something is
-printed (or `warm_up` is called while the run waits for AWS)."""
+printed (or `UI.get_ready` is called while the run waits for AWS)."""
 
 from __future__ import annotations
 
@@ -33,20 +33,6 @@ PLAN_WORDS = {
 
 
 RICH_MODULES = ("rich.console", "rich.markup", "rich.table")
-
-
-def warm_up() -> threading.Thread:
-    """Import rich in the background (~50-100 ms of CPU) while the run waits for AWS's first
-    answers; the first message printed after them finds it loaded. Nothing is printed before."""
-    import importlib
-
-    def load() -> None:
-        for name in RICH_MODULES:
-            importlib.import_module(name)
-
-    thread = threading.Thread(target=load, name="pipectl-ui-import")
-    thread.start()
-    return thread
 
 
 def escape(text: str) -> str:
@@ -88,6 +74,20 @@ class UI:
                 name, Console(file=stream, highlight=False, soft_wrap=True, width=width(stream))
             )
         return self._consoles[name]
+
+    def get_ready(self) -> None:
+        """Import rich (~50-100 ms of CPU) and make the stderr console now. Commands call this
+        once their AWS requests are in flight, where it costs no time: done before, it would
+        delay those requests (under the GIL it competes with making the clients); done after,
+        it would delay the first line. A --json run prints nothing there unless something goes
+        wrong, so it skips this."""
+        if self.json_mode:
+            return
+        import importlib
+
+        for name in RICH_MODULES:
+            importlib.import_module(name)
+        self.err  # noqa: B018 (makes the console)
 
     # messages -------------------------------------------------------------------------------
     def info(self, text: str) -> None:

@@ -239,6 +239,16 @@ def test_human_output_has_a_line_per_step_and_a_summary(cli, moto_url):
     assert "pipeline is up" in result.stderr
 
 
+def test_a_run_that_changes_nothing_says_so_in_one_line(cli, moto_url):
+    """Every step line says unchanged: a summary table would repeat them."""
+    assert up(cli, moto_url)[0].exit_code == 0
+    result = cli("up", "--endpoint-url", moto_url)
+    assert result.exit_code == 0, result.stderr
+    assert f"no changes: the {len(KINDS)} resources match the config" in result.stderr
+    assert "summary" not in result.stderr
+    assert "pipeline is up" in result.stderr
+
+
 def test_verbose_shows_calls_without_secrets(cli, moto_url, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAABCDEFGHIJKLMNOP")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "supersecretvalue123")

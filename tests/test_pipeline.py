@@ -195,3 +195,21 @@ def test_only_trailing_late_ops_run_after_the_dependents_start():
     assert first.ops == () and rest.ops == (b.Op.ENCRYPTION,)
     unlisted_last = Change("bucket", "x", Action.UPDATE, ops=(b.Op.ENCRYPTION, b.Op.TAGS))
     assert pipeline.split_ops(unlisted_last, late) == (unlisted_last, None)
+
+
+def test_meanwhile_runs_once_every_read_is_in_flight(mocked):
+    """`observe`'s `meanwhile` (the UI's import) runs after each read's first request has left,
+    so it takes none of the CPU their clients need, and before their answers are awaited."""
+    held = HeldCall("iam.ListRoles", set())
+    spec = Spec()
+    spec = replace(spec, bucket=replace(spec.bucket, name="my-named-bucket"))
+    aws = Aws(Target(region="us-east-1"), hooks=[held.hook])
+    ctx = pipeline.begin(aws, spec, "us-east-1")
+    seen: list[set[str]] = []
+
+    def meanwhile() -> None:
+        with held.lock:
+            seen.append({name.split(".")[0] for event, name in held.events if event == "start"})
+
+    pipeline.observe(ctx, meanwhile=meanwhile)
+    assert seen == [{"iam", "sts", "s3", "dynamodb", "logs", "sqs", "lambda"}], held.events

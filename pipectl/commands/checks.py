@@ -24,7 +24,7 @@ def verify(opts: GlobalOptions, ui: UI, runtime: Runtime, timeout: float, keep: 
         raise UsageError(f"--timeout {timeout:g} must be more than 0 seconds", "e.g. --timeout 60")
     spec = load_config(opts)
     ctx = start(opts, ui, runtime, spec)
-    observed = pipeline.observe(ctx)
+    observed = pipeline.observe(ctx, meanwhile=ui.get_ready)
     if not opts.json:
         watch_view.verify_header(ui, ctx, timeout)
     on_check = None if opts.json else (lambda check: watch_view.check_line(ui, check))

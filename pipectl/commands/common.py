@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from pipectl import pipeline
-from pipectl import ui as ui_module
 from pipectl.build import packaging
 from pipectl.context import Context
 from pipectl.home import home_dir
+from pipectl.plan import Action
 from pipectl.runtime import GlobalOptions, Runtime, make_aws
 from pipectl.ui import UI, changes_document
 
@@ -18,6 +18,8 @@ from pipectl.ui import UI, changes_document
 def connect(opts: GlobalOptions, ui: UI, runtime: Runtime, spec: Any) -> Context:
     """The run's Context with its account and role found (or the error finding them raised)."""
     ctx = start(opts, ui, runtime, spec)
+    ctx.identity.first_request_sent.wait()
+    ui.get_ready()  # while the account and the role are being found
     ctx.located_role  # noqa: B018 (waits for the account and the role)
     return ctx
 
@@ -32,7 +34,8 @@ def start(
     teardown: bool = False,
 ) -> Context:
     """The run's Context; its account and role are still being found (`pipeline.begin`): the
-    first read of either waits, so `pipeline.observe` sends every other read meanwhile."""
+    first read of either waits, so `pipeline.observe` sends every other read meanwhile (and
+    then runs `ui.get_ready`, given as its `meanwhile`)."""
     aws = make_aws(opts, spec, runtime, ui.aws_call)
     ctx = pipeline.begin(
         aws,
@@ -44,7 +47,6 @@ def start(
         teardown=teardown,
         home=runtime.pipectl_home or home_dir(),
     )
-    ui_module.warm_up()  # while the first requests are in flight
     return ctx
 
 
@@ -79,9 +81,13 @@ def pipectl_home(runtime: Runtime) -> Path:
 
 
 def report_run(ui: UI, opts: GlobalOptions, result: pipeline.RunResult) -> None:
-    """The JSON document, or the summary table followed by any failures."""
+    """The JSON document, or the summary table followed by any failures. When nothing changed,
+    one line says so: the step lines above already name every resource."""
     if opts.json:
         ui.document(changes_document(result.ok, result.changes, **failure_fields(result)))
+        return
+    if result.ok and all(c.action is Action.UNCHANGED for c in result.changes):
+        ui.info(f"no changes: the {len(result.changes)} resources match the config")
         return
     ui.changes_table("summary", result.changes)
     report_failures(ui, result)

@@ -26,7 +26,7 @@ def up(
     package = deployment_package(opts, ui, runtime, spec)  # a bad handler fails before AWS
     ctx = start(opts, ui, runtime, spec)
     ctx.package = package
-    observed = pipeline.observe(ctx)
+    observed = pipeline.observe(ctx, meanwhile=ui.get_ready)
     ui.info(f"[bold]pipectl up[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     if dry_run:
         plans = pipeline.plan_up(ctx, observed)
@@ -51,7 +51,7 @@ def status(opts: GlobalOptions, ui: UI, runtime: Runtime) -> int:
     package = deployment_package(opts, ui, runtime, spec)
     ctx = start(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True)
     ctx.package = package
-    rows = pipeline.status(ctx, pipeline.observe(ctx))
+    rows = pipeline.status(ctx, pipeline.observe(ctx, meanwhile=ui.get_ready))
     in_sync = all(row.in_sync for row in rows)
     if opts.json:
         ui.document({"in_sync": in_sync, "resources": [r.as_json() for r in rows]})
@@ -75,7 +75,7 @@ def down(
     spec = load_config(opts)
     ctx = start(opts, ui, runtime, spec, with_tags=True, missing_role_ok=True, teardown=True)
     ctx.delete_data = delete_data
-    observed = pipeline.observe(ctx)
+    observed = pipeline.observe(ctx, meanwhile=ui.get_ready)
     ui.info(f"[bold]pipectl down[/] {ctx.spec.pipeline} in {ctx.region} (account {ctx.account_id})")
     plans = pipeline.plan_down(ctx, observed)
     work = [c for c in plans.values() if c.action in {Action.DELETE, Action.UPDATE}]

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from pipectl.aws import error_code, is_botocore_error, translate
+from pipectl.aws import (
+    carrying_first_send,
+    error_code,
+    is_botocore_error,
+    on_first_send,
+    translate,
+)
 from pipectl.plan import Action, Change, Op
 
 MANAGED_BY = "managed-by"
@@ -15,13 +22,47 @@ T = TypeVar("T")
 Performer = Callable[[Any, Any], None]  # (ctx, state) -> None
 
 
-def parallel_reads(readers: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run independent read calls side by side; each is a network round trip on real AWS."""
-    if len(readers) <= 1:
+def parallel_reads(
+    readers: Mapping[str, Callable[[], Any]], once_sent: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Run independent read calls side by side; each is a network round trip on real AWS.
+    `once_sent` runs on this thread as soon as every reader has its first request in flight
+    (or is done): CPU work that can wait for the answers goes there, in time otherwise idle."""
+    if len(readers) <= 1 and once_sent is None:
         return {name: read() for name, read in readers.items()}
-    with ThreadPoolExecutor(max_workers=len(readers)) as pool:
-        futures = {name: pool.submit(read) for name, read in readers.items()}
+    in_flight = Countdown(len(readers))
+
+    def prepared(read: Callable[[], Any]) -> Callable[[], Any]:
+        if once_sent is None:  # reads within a reader: their requests count as the reader's
+            return carrying_first_send(read)
+        return on_first_send(read, in_flight.arrive)
+
+    with ThreadPoolExecutor(max_workers=max(len(readers), 1)) as pool:
+        futures = {name: pool.submit(prepared(read)) for name, read in readers.items()}
+        if once_sent is not None:
+            in_flight.wait()
+            once_sent()
         return {name: future.result() for name, future in futures.items()}
+
+
+class Countdown:
+    """Waits until `arrive` has been called `count` times."""
+
+    def __init__(self, count: int) -> None:
+        self._left = count
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        if count <= 0:
+            self._done.set()
+
+    def arrive(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left <= 0:
+                self._done.set()
+
+    def wait(self) -> None:
+        self._done.wait()
 
 
 def perform(
