@@ -186,14 +186,16 @@ def runtime(faults: FaultInjector, fake_clock: FakeClock, tmp_path: Path):
 
 @pytest.fixture
 def cli(runtime, workdir):
-    """Run pipectl in-process: cli("up", "--json", ...) -> click Result (stdout/stderr split)."""
+    """Run pipectl in-process: cli("up", "--json", ...) -> click Result (stdout/stderr split).
+    The app is the one `pipectl.cli.main` builds for these arguments (`app_for`)."""
     from typer.testing import CliRunner
 
-    from pipectl.cli import app
+    from pipectl.cli import app_for
 
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None):
+        app = app_for(list(args))
         return runner.invoke(app, list(args), obj=runtime, input=input, catch_exceptions=False)
 
     return invoke
