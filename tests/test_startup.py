@@ -95,6 +95,21 @@ def test_the_console_entry_point_holds_the_garbage_collector_off_while_starting(
     assert report["gc_enabled"] is False, report
 
 
+def test_the_entry_module_pauses_the_collector_before_the_command_line_loads() -> None:
+    """Loading pipectl.__main__ (what both entry points run) collects at most once, before its
+    first line: importing Typer and pipectl's modules without the pause runs two dozen."""
+    probe = (
+        "import gc, sys; runs = []; gc.callbacks.append(lambda phase, _: runs.append(phase)); "
+        "import pipectl.__main__; "
+        "print(runs.count('start'), 'typer' in sys.modules, gc.isenabled())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    collections, cli_loaded, enabled = result.stdout.split()
+    assert int(collections) <= 1 and cli_loaded == "True" and enabled == "False", result
+
+
 def test_the_garbage_collector_comes_back_after_the_pause() -> None:
     import gc
 
@@ -222,7 +237,13 @@ def test_a_stdout_that_cannot_be_flushed_ends_with_cpythons_120(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("entry", [["-m", "pipectl"], ["-c", "from pipectl.cli import run; run()"]])
+CONSOLE_SCRIPT = (
+    "import importlib.metadata as m; "
+    "(script,) = m.entry_points(group='console_scripts', name='pipectl'); script.load()()"
+)
+
+
+@pytest.mark.parametrize("entry", [["-m", "pipectl"], ["-c", CONSOLE_SCRIPT]])
 def test_the_entry_points_end_quickly_with_the_commands_status(tmp_path, entry):
     """`python -m pipectl` and the console script's function keep every exit code: 0 for
     --version (with its output), 2 for a bad flag value before any AWS call."""
