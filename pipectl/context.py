@@ -56,6 +56,10 @@ class Identity:
         self.first_request_sent.set()
         self._error: BaseException | None = None
         self._resolver: threading.Thread | None = None
+        # When STS may be asked, if at all (pipeline.ask_sts): once the role lookup is done or
+        # every read of `observe` has a request in flight, whichever comes first.
+        self._sts_turn = threading.Event()
+        self._sts_unneeded = False
 
     def pending(self, resolver: threading.Thread) -> None:
         """From now until `resolve` or `fail`, reading waits (the resolver itself must not)."""
@@ -66,6 +70,21 @@ class Identity:
     def sent(self, **_: Any) -> None:
         """A botocore `before-send` handler: the resolver's first request is leaving."""
         self.first_request_sent.set()
+
+    def reads_sent(self) -> None:
+        """`observe`: every read has a request in flight, so STS takes no CPU from them now."""
+        self._sts_turn.set()
+
+    def lookup_done(self, sts_needed: bool) -> None:
+        """The role lookup is over: STS is not needed when it gave the account (or failed)."""
+        if not sts_needed and not self._sts_turn.is_set():
+            self._sts_unneeded = True
+        self._sts_turn.set()
+
+    def sts_turn(self) -> bool:
+        """Wait for STS's turn; whether it is still to be asked."""
+        self._sts_turn.wait()
+        return not self._sts_unneeded
 
     def resolve(self, **values: Any) -> None:
         self.values.update(values)

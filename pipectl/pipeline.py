@@ -102,19 +102,22 @@ def begin(
 
 def find_identity(ctx: Context, missing_role_ok: bool) -> None:
     """The role's ARN carries the account id, which names the default bucket. Unless the role is
-    named (`role.mode: existing`, where GetRole answers with its ARN or the run stops), STS is
-    asked beside the role lookup: when no role exists yet (a first run) its answer is needed,
-    and waiting for the lookup first would cost a round trip. Its answer is unused otherwise."""
+    named (`role.mode: existing`, where GetRole answers with its ARN or the run stops), STS may
+    have to answer too: when no role exists yet (a first run). See `ask_sts` for when it is
+    asked."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipectl-sts")
     try:
-        # The role lookup leaves first; STS (its client made meanwhile) and the other reads
-        # follow as soon as it has left.
+        # The role lookup leaves first; the other reads follow as soon as it has.
         iam = ctx.client("iam")
         iam.meta.events.register_first("before-send.*.*", ctx.identity.sent)
         caller = None
         if ctx.spec.role.mode != "existing":
-            caller = pool.submit(ask_sts_once_sent, ctx)
-        located = role.locate(ctx, missing_ok=missing_role_ok)
+            caller = pool.submit(ask_sts, ctx, not ctx.spec.bucket.name)
+        located = None
+        try:
+            located = role.locate(ctx, missing_ok=missing_role_ok)
+        finally:
+            ctx.identity.lookup_done(sts_needed=located is not None and not located.account_id)
         account_id = located.account_id or (caller.result() if caller else ctx.aws.account_id())
         if not ctx.spec.bucket.name:
             ctx.spec = ctx.spec.with_bucket_name(
@@ -125,11 +128,21 @@ def find_identity(ctx: Context, missing_role_ok: bool) -> None:
     except BaseException as exc:  # every waiting reader gets it; observe raises it first
         ctx.identity.fail(exc)
     finally:
-        pool.shutdown()  # STS left with ListRoles: no call outlives the run's first round trip
+        pool.shutdown()  # STS, if asked, left with the reads: no call outlives their round trip
 
 
-def ask_sts_once_sent(ctx: Context) -> str:
-    ctx.identity.first_request_sent.wait()
+def ask_sts(ctx: Context, reads_wait_for_it: bool) -> str | None:
+    """The caller's account id from STS, or None when it was not needed.
+
+    With the default bucket name the bucket's reads wait for the account, so STS goes as soon as
+    the role lookup has left: on a first run, waiting for the lookup's answer first would cost a
+    round trip. With a named bucket no read waits for it: STS goes once every read is in flight
+    (its client's creation then takes no CPU from theirs) or the lookup found no role, whichever
+    comes first, and not at all when the lookup found the role first (a re-run)."""
+    if reads_wait_for_it:
+        ctx.identity.first_request_sent.wait()
+    elif not ctx.identity.sts_turn():
+        return None
     return ctx.aws.account_id()
 
 
@@ -159,7 +172,7 @@ def observe(ctx: Context, meanwhile: Callable[[], None] | None = None) -> Observ
     try:
         for kind in chained:
             ctx.client(kind.chained_read_client)
-        read = parallel_reads(readers, once_sent=meanwhile)
+        read = parallel_reads(readers, once_sent=lambda: all_sent(ctx, meanwhile))
     except Exception:
         if ctx.identity.error is not None:
             raise ctx.identity.error from None
@@ -174,6 +187,12 @@ def observe(ctx: Context, meanwhile: Callable[[], None] | None = None) -> Observ
             for kind, state in states.items()
         }
     return Observed(states)
+
+
+def all_sent(ctx: Context, meanwhile: Callable[[], None] | None) -> None:
+    ctx.identity.reads_sent()
+    if meanwhile is not None:
+        meanwhile()
 
 
 def remember(ctx: Context, observed: Observed, result: RunResult) -> None:

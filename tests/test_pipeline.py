@@ -3,6 +3,7 @@ before which ends), never through wall time."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,6 +15,7 @@ from pipectl import pipeline
 from pipectl.aws import Aws, Target
 from pipectl.build import packaging
 from pipectl.config.model import Spec
+from pipectl.errors import PipectlError
 from pipectl.plan import Action
 from pipectl.resources import role
 from pipectl.resources.registry import KINDS
@@ -213,3 +215,61 @@ def test_meanwhile_runs_once_every_read_is_in_flight(mocked):
 
     pipeline.observe(ctx, meanwhile=meanwhile)
     assert seen == [{"iam", "sts", "s3", "dynamodb", "logs", "sqs", "lambda"}], held.events
+
+
+def named_bucket_spec() -> Spec:
+    spec = Spec()
+    return replace(spec, bucket=replace(spec.bucket, name="my-named-bucket"))
+
+
+def make_lab_role() -> None:
+    boto3.client("iam").create_role(
+        RoleName="LabRole", AssumeRolePolicyDocument=json.dumps(role.TRUST_POLICY)
+    )
+
+
+def test_a_named_bucket_and_a_found_role_ask_sts_nothing(mocked):
+    """A re-run with a named bucket: ListRoles' ARN gives the account, and no read waited for
+    it, so STS is never asked (its client is not even made)."""
+    make_lab_role()
+    aws = Aws(Target(region="us-east-1"))
+    ctx = pipeline.begin(aws, named_bucket_spec(), "us-east-1")
+    pipeline.observe(ctx)
+    assert ctx.account_id == "123456789012"
+    assert not any(call.startswith("sts.") for call in aws.calls.calls), aws.calls.calls
+
+
+def test_a_named_bucket_with_no_role_asks_sts_once_the_reads_have_left(mocked):
+    """A first run with a named bucket: STS answers the account, asked after every read has
+    left (ListRoles' answer is held until then), so its client took no CPU from theirs."""
+    held = HeldCall("iam.ListRoles", ACCOUNT_FREE_READS | {"s3.GetBucketPolicy"})
+    aws = Aws(Target(region="us-east-1"), hooks=[held.hook])
+    ctx = pipeline.begin(aws, named_bucket_spec(), "us-east-1")
+    pipeline.observe(ctx)
+    assert held.released_in_time, held.events
+    assert ctx.account_id == "123456789012"
+    sts = held.index("start", "sts.GetCallerIdentity")
+    assert all(held.index("start", name) < sts for name in ACCOUNT_FREE_READS), held.events
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_a_command_that_reads_nothing_else_still_gets_the_account(mocked, found):
+    """`connect` (invoke, package) never calls observe: STS then goes once the lookup is done,
+    if it found no role."""
+    if found:
+        make_lab_role()
+    aws = Aws(Target(region="us-east-1"))
+    ctx, located = pipeline.connect(aws, named_bucket_spec(), "us-east-1")
+    assert ctx.account_id == "123456789012" and located.exists is found
+    assert any(call.startswith("sts.") for call in aws.calls.calls) is not found
+
+
+def test_a_failed_role_lookup_with_a_named_bucket_is_raised_and_asks_no_sts(mocked, faults):
+    faults.add("iam.ListRoles", "ServiceUnavailable", times=None, status=400)
+    aws = Aws(Target(region="us-east-1"), hooks=[faults.hook])
+    ctx = pipeline.begin(aws, named_bucket_spec(), "us-east-1")
+    with pytest.raises(PipectlError, match="listing IAM roles"):
+        ctx.account_id  # noqa: B018
+    ctx.identity._resolver.join(timeout=10)  # a waiting STS thread would keep the process alive
+    assert not ctx.identity._resolver.is_alive()
+    assert not any(call.startswith("sts.") for call in aws.calls.calls), aws.calls.calls
