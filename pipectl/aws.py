@@ -192,13 +192,12 @@ def on_first_send(work: Callable[[], T], sent: Callable[[], None]) -> Callable[[
     own thread, or from one it hands work to with `carrying_first_send`), or when it ends
     without having made one."""
     once = CallOnce(sent)
+    reporting = reporting_to(once, work)
 
     def run() -> T:
-        _first_send.callback = once
         try:
-            return work()
+            return reporting()
         finally:
-            _first_send.callback = None
             once()
 
     return run
@@ -207,8 +206,11 @@ def on_first_send(work: Callable[[], T], sent: Callable[[], None]) -> Callable[[
 def carrying_first_send(work: Callable[[], T]) -> Callable[[], T]:
     """`work`, to run in another thread: its first request counts as this thread's would."""
     callback = getattr(_first_send, "callback", None)
-    if callback is None:
-        return work
+    return work if callback is None else reporting_to(callback, work)
+
+
+def reporting_to(callback: Callable[[], None], work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, whose requests call `callback` as they leave, in whichever thread it runs."""
 
     def run() -> T:
         _first_send.callback = callback

@@ -371,7 +371,7 @@ def run() -> None:
 def app_for(args: list[str]) -> typer.Typer:
     """`app`, or when `args` start with the name of one of its commands, a copy of it holding
     that command alone. Typer builds every command an app holds on each run (reading each
-    signature and its annotations: ~20 ms of CPU for pipectl's), and a run uses one; help,
+    signature and its annotations: 14-26 ms of CPU for pipectl's), and a run uses one; help,
     --version, `local` and unknown names (which click answers with suggestions) get them all."""
     name = args[0] if args else ""
     chosen = [info for info in app.registered_commands if command_name(info) == name]
